@@ -1,0 +1,253 @@
+"""The core's exchange: resolve a call, send it with retries and a timeout, map errors, emit telemetry.
+
+Everything here but ``send_sync``/``send_async`` is shared by sync and async calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import time
+from typing import Any
+
+import httpx
+
+from . import telemetry
+from ._options import DEFAULT_TIMEOUT, Options, normalize_messages, parse_options
+from ._retry import delay_for, retry_after, should_retry
+from ._transport import CallInfo, async_transport, current_hook, sync_transport
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    ConfigurationError,
+    MissingAPIKeyError,
+    ReqLLMError,
+    ResponseDecodeError,
+    UnsupportedOperationError,
+    error_class,
+)
+from .providers import get_protocol
+from .providers.base import Call, Operation, Protocol
+from .registry import REGISTRY, Model
+
+__all__ = ["Exchange", "prepare"]
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError)
+
+
+def _resolve_model(model: str | Model) -> Model:
+    if isinstance(model, Model):
+        return model
+    if not isinstance(model, str):
+        raise ConfigurationError(f"model must be a 'provider:model-id' spec or a reqllm.Model, not {model!r}")
+    return REGISTRY.model(model)
+
+
+def _base_url(model: Model, options: Options) -> str:
+    provider = REGISTRY.provider(model.provider)
+    url = options.base_url
+    if url is None and provider.base_url_env:
+        url = os.environ.get(provider.base_url_env) or None
+    if url is None:
+        url = provider.base_url
+    if not url:
+        raise ConfigurationError(
+            f"provider {provider.id!r} has no base URL"
+            + (f": {provider.unusable_reason}" if provider.unusable_reason else "") + "; pass base_url=")
+    missing = [v for v in _VAR.findall(url) if v not in os.environ]
+    if missing:
+        raise ConfigurationError(f"base URL {url!r} of provider {provider.id!r} needs environment "
+                                 f"variable(s) {', '.join(missing)}")
+    return _VAR.sub(lambda m: os.environ[m.group(1)], url)
+
+
+def prepare(operation: Operation, model: str | Model, opts: dict[str, Any], *, messages: Any = None,
+            stream: bool = False, schema: dict[str, Any] | None = None, schema_name: str = "output",
+            inputs: list[str] | None = None) -> Exchange:
+    """Validate everything about a call and resolve it; raises before any HTTP request."""
+    options = parse_options(opts)
+    resolved = _resolve_model(model)
+    provider = REGISTRY.provider(resolved.provider)
+    protocol_id = options.protocol or resolved.protocol or provider.protocol
+    if protocol_id is None:
+        raise ConfigurationError(f"provider {provider.id!r} cannot be used: {provider.unusable_reason}")
+    protocol = get_protocol(protocol_id)
+    if operation not in protocol.operations:
+        raise UnsupportedOperationError(
+            f"{operation} is not supported by the {protocol.id} protocol (model {resolved.spec})")
+    msgs = normalize_messages(messages, options.system) if operation != "embed" else []
+    info = CallInfo(provider=provider.id, model=resolved.spec, operation=operation, stream=stream,
+                    protocol=protocol.id)
+    api_key = options.api_key
+    if api_key is None:
+        api_key = next((os.environ[v] for v in provider.env if os.environ.get(v)), None)
+    if api_key is None and provider.requires_key and (provider.auth or protocol.auth) != "none":
+        hook = current_hook()
+        api_key = hook.placeholder_key(info) if hook is not None else None
+        if api_key is None:
+            names = ", ".join(provider.env) or "(none declared)"
+            raise MissingAPIKeyError(
+                f"no API key for provider {provider.id!r} (model {resolved.spec}): pass api_key= or set {names}")
+    elif api_key is not None:
+        info.secrets = (api_key,)
+    call = Call(operation=operation, model=resolved, provider=provider, options=options,
+                base_url=_base_url(resolved, options), api_key=api_key, messages=msgs, stream=stream,
+                schema=schema, schema_name=schema_name, input=inputs or [])
+    return Exchange(call, protocol, info)
+
+
+class Exchange:
+    """One call in flight: builds requests, sends with retries, decodes, reports."""
+
+    __slots__ = ("call", "info", "protocol", "started")
+
+    def __init__(self, call: Call, protocol: Protocol, info: CallInfo) -> None:
+        self.call = call
+        self.protocol = protocol
+        self.info = info
+        self.started = time.perf_counter()
+
+    # -- shared ---------------------------------------------------------------------------
+    def build(self, call: Call | None = None) -> httpx.Request:
+        """The plugin's request, with the call's timeout attached."""
+        request = self.protocol.build_request(call or self.call)
+        timeout = self.call.options.timeout or DEFAULT_TIMEOUT
+        request.extensions["timeout"] = timeout.as_dict()
+        return request
+
+    def event(self, name: str, **fields: Any) -> None:
+        """Emit a telemetry event about this call (no cost when nobody listens)."""
+        if telemetry.active():
+            info = self.info
+            telemetry.emit(telemetry.TelemetryEvent(name=name, provider=info.provider, model=info.model,
+                                                    operation=info.operation, stream=info.stream, **fields))
+
+    def elapsed(self) -> float:
+        """Seconds since the call started."""
+        return time.perf_counter() - self.started
+
+    def status_error(self, response: httpx.Response) -> APIError:
+        """The typed error for a 4xx/5xx response (already read)."""
+        status = response.status_code
+        try:
+            body: Any = json.loads(response.content) if response.content else None
+        except ValueError:
+            body = response.text
+        try:
+            info = self.protocol.parse_error(status, body)
+        except _MALFORMED:
+            info = Protocol.parse_error(self.protocol, status, body)
+        message = info.message
+        if isinstance(body, str) and "<html" in body.lower():
+            message = f"non-JSON error page ({response.headers.get('content-type', 'unknown type')}): " + \
+                re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)).strip()[:300]
+        cls = error_class(info.kind, status)
+        return cls(message, status=status, provider=self.info.provider, model=self.info.model, body=body,
+                   code=info.code, retry_after=retry_after(response) or info.retry_after)
+
+    def transport_error(self, exc: httpx.HTTPError) -> ReqLLMError:
+        """A typed error for an httpx transport failure."""
+        where = f"{self.info.provider} ({self.info.model})"
+        if isinstance(exc, httpx.TimeoutException):
+            return APITimeoutError(f"{type(exc).__name__} talking to {where}: {exc}", provider=self.info.provider)
+        return APIConnectionError(f"{type(exc).__name__} talking to {where}: {exc}", provider=self.info.provider)
+
+    def decode_json(self, response: httpx.Response) -> Any:
+        """The success body as JSON; a ResponseDecodeError showing its start when it is not."""
+        try:
+            return json.loads(response.content)
+        except ValueError as exc:
+            raise ResponseDecodeError(f"response body is not JSON ({exc}): {response.text[:200]!r}",
+                                      provider=self.info.provider, field="body", raw=response.text) from None
+
+    def parse(self, body: Any, call: Call | None = None) -> Any:
+        """The plugin's decoding of a success body; malformed input becomes a ResponseDecodeError."""
+        try:
+            return self.protocol.parse_response(call or self.call, body)
+        except ReqLLMError:
+            raise
+        except _MALFORMED as exc:
+            raise ResponseDecodeError(f"malformed {self.protocol.id} response: {exc!r}",
+                                      provider=self.info.provider, field="body", raw=body) from None
+
+    def retry_delay(self, attempt: int, error: ReqLLMError, response: httpx.Response | None) -> float | None:
+        """Seconds to wait before another attempt, or None to give up (error gets its attempt count)."""
+        if attempt <= self.call.options.max_retries and should_retry(error, response):
+            delay = delay_for(attempt, error)
+            if delay is not None:
+                self.event("request.retry", attempt=attempt, error=error, delay=delay)
+                return delay
+        if isinstance(error, APIError | APIConnectionError | APITimeoutError):
+            error.attempts = attempt
+        return None
+
+    def succeed(self, result: Any) -> None:
+        """Report success to the hook and telemetry."""
+        hook = current_hook()
+        if hook is not None:
+            hook.on_result(self.info, result, None)
+        self.event("request.stop", duration=self.elapsed(), usage=getattr(result, "usage", None))
+
+    def fail(self, error: BaseException, partial: Any = None) -> None:
+        """Report failure to the hook and telemetry."""
+        hook = current_hook()
+        if hook is not None:
+            hook.on_result(self.info, partial, error)
+        self.event("request.error", duration=self.elapsed(), error=error)
+
+    # -- sending ----------------------------------------------------------------------------
+    def send_sync(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+        """Send with retries; returns a 2xx response (read unless ``stream``)."""
+        transport = sync_transport(self.call.options.http_client, request.url, self.info)
+        attempt = 0
+        while True:
+            attempt += 1
+            response: httpx.Response | None = None
+            try:
+                response = transport.handle_request(request)
+                response.request = request
+                if response.status_code < 400:
+                    if not stream:
+                        response.read()
+                    return response
+                response.read()
+                error: ReqLLMError = self.status_error(response)
+            except httpx.HTTPError as exc:
+                error = self.transport_error(exc)
+            finally:
+                if response is not None and (not stream or response.status_code >= 400):
+                    response.close()
+            delay = self.retry_delay(attempt, error, response)
+            if delay is None:
+                raise error
+            time.sleep(delay)
+
+    async def send_async(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+        """Async twin of ``send_sync``."""
+        transport = async_transport(self.call.options.http_client, request.url, self.info)
+        attempt = 0
+        while True:
+            attempt += 1
+            response: httpx.Response | None = None
+            try:
+                response = await transport.handle_async_request(request)
+                response.request = request
+                if response.status_code < 400:
+                    if not stream:
+                        await response.aread()
+                    return response
+                await response.aread()
+                error: ReqLLMError = self.status_error(response)
+            except httpx.HTTPError as exc:
+                error = self.transport_error(exc)
+            finally:
+                if response is not None and (not stream or response.status_code >= 400):
+                    await response.aclose()
+            delay = self.retry_delay(attempt, error, response)
+            if delay is None:
+                raise error
+            await asyncio.sleep(delay)

@@ -1,0 +1,300 @@
+"""OpenAI Chat Completions (``/chat/completions``, ``/embeddings``) — also every OpenAI-compatible API.
+
+Reference: https://platform.openai.com/docs/api-reference/chat. Streams are ``data:`` JSON chunks
+ending with ``data: [DONE]``; usage arrives in a last chunk with empty ``choices`` when
+``stream_options.include_usage`` is set. Tool-call fragments are keyed by ``index`` and may
+interleave across calls. Compatible servers stream reasoning as ``reasoning_content`` (llama.cpp,
+DeepSeek) or ``reasoning`` (Groq, vLLM); both become thinking.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import httpx
+
+from .._sse import ServerSentEvent
+from .._types import ImagePart, Message, StreamChunk, TextPart, ThinkingPart, ToolCall
+from ..errors import ResponseDecodeError, error_class
+from .base import (
+    OBJECT_TOOL_NAME,
+    Call,
+    Decoded,
+    DecodedEmbeddings,
+    ErrorInfo,
+    ErrorKind,
+    Protocol,
+    StreamState,
+    parse_arguments,
+)
+
+__all__ = ["OpenAIChat", "error_kind", "openai_usage"]
+
+FINISH_REASONS = {"stop": "stop", "length": "length", "tool_calls": "tool_calls", "function_call": "tool_calls",
+                  "content_filter": "content_filter", "eos": "stop", "end_turn": "stop", "max_tokens": "length"}
+
+
+def error_kind(error_type: str | None) -> ErrorKind | None:
+    """An error kind from an OpenAI-style ``type``/``code`` string."""
+    if not error_type:
+        return None
+    t = error_type.lower()
+    if "overload" in t:
+        return "overloaded"
+    if "rate_limit" in t or "quota" in t or "too_many" in t:
+        return "rate_limit"
+    if "auth" in t or "api_key" in t or "permission" in t:
+        return "auth"
+    if "server_error" in t or "unavailable" in t or "internal" in t:
+        return "unavailable"
+    if "invalid" in t or "not_found" in t or "tool_use_failed" in t:
+        return "invalid_request"
+    return None
+
+
+def openai_usage(usage: Mapping[str, Any] | None) -> dict[str, int] | None:
+    """Usage counts from an OpenAI-style ``usage`` object."""
+    if not isinstance(usage, Mapping):
+        return None
+    prompt = usage.get("prompt_tokens_details") or {}
+    completion = usage.get("completion_tokens_details") or {}
+    counts = {
+        "input_tokens": usage.get("prompt_tokens") or 0,
+        "output_tokens": usage.get("completion_tokens") or 0,
+        "total_tokens": usage.get("total_tokens") or 0,
+        "cached_tokens": (prompt.get("cached_tokens") if isinstance(prompt, Mapping) else 0)
+        or usage.get("prompt_cache_hit_tokens") or 0,
+        "reasoning_tokens": (completion.get("reasoning_tokens") if isinstance(completion, Mapping) else 0) or 0,
+    }
+    return {k: int(v) for k, v in counts.items()}
+
+
+def _effort(call: Call) -> str | None:
+    options = call.options
+    if options.reasoning_effort is not None:
+        return options.reasoning_effort
+    budget = options.reasoning_budget
+    if budget is None:
+        return None
+    if budget == 0:
+        return "none"
+    return "low" if budget <= 2048 else "medium" if budget <= 8192 else "high"
+
+
+def _content(message: Message) -> str | list[dict[str, Any]]:
+    parts = [p for p in message.content if not isinstance(p, ThinkingPart)]
+    if all(isinstance(p, TextPart) for p in parts):
+        return "".join(p.text for p in parts if isinstance(p, TextPart))
+    out: list[dict[str, Any]] = []
+    for part in parts:
+        if isinstance(part, TextPart):
+            out.append({"type": "text", "text": part.text})
+        elif isinstance(part, ImagePart):
+            url = part.url or f"data:{part.media_type};base64,{part.data}"
+            out.append({"type": "image_url", "image_url": {"url": url}})
+    return out
+
+
+def _message(message: Message) -> dict[str, Any]:
+    if message.role == "tool":
+        return {"role": "tool", "tool_call_id": message.tool_call_id or "", "content": _content(message)}
+    out: dict[str, Any] = {"role": message.role, "content": _content(message)}
+    if message.role == "assistant" and message.tool_calls:
+        out["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
+            for c in message.tool_calls
+        ]
+        if not out["content"]:
+            out["content"] = None
+    return out
+
+
+class _ChatStream(StreamState):
+    def __init__(self, call: Call) -> None:
+        super().__init__(call)
+        self.finished = False
+
+
+class OpenAIChat(Protocol):
+    """The OpenAI Chat Completions wire protocol."""
+
+    id: ClassVar[str] = "openai_chat"
+    auth: ClassVar[str] = "bearer"
+    default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
+    operations: ClassVar[frozenset[str]] = frozenset({"chat", "object", "embed"})
+    QUIRKS: ClassVar[Mapping[str, str]] = {
+        "max_tokens_field": "body field for max_tokens (default 'max_tokens')",
+        "reasoning_max_tokens_field": "body field for max_tokens of reasoning models (OpenAI: max_completion_tokens)",
+        "no_stream_options": "the server rejects stream_options; usage is requested some other way",
+        "drop_fields": "list of body fields the server rejects (removed before sending)",
+        "usage_in": "where else a stream carries usage, e.g. 'x_groq' (Groq)",
+        "native_object": "'json_schema' | 'json_object' | 'tool': how generate_object asks for structure",
+    }
+
+    # -- requests ----------------------------------------------------------------------------
+    def build_request(self, call: Call) -> httpx.Request:
+        """Chat completion, object or embeddings request."""
+        if call.operation == "embed":
+            body: dict[str, Any] = {"model": call.model.id, "input": call.input}
+            if call.options.dimensions is not None:
+                body["dimensions"] = call.options.dimensions
+            return self.post(call, "/embeddings", body)
+        return self.post(call, "/chat/completions", self.chat_body(call))
+
+    def chat_body(self, call: Call) -> dict[str, Any]:
+        """The JSON body of a chat completion."""
+        o = call.options
+        quirks = call.quirks
+        body: dict[str, Any] = {"model": call.model.id, "messages": [_message(m) for m in call.messages]}
+        if o.temperature is not None:
+            body["temperature"] = o.temperature
+        if o.max_tokens is not None:
+            field = quirks.get("max_tokens_field") or (
+                quirks.get("reasoning_max_tokens_field", "max_tokens") if call.model.reasoning else "max_tokens")
+            body[field] = o.max_tokens
+        if o.top_p is not None:
+            body["top_p"] = o.top_p
+        if o.stop is not None:
+            body["stop"] = o.stop
+        if o.seed is not None:
+            body["seed"] = o.seed
+        effort = _effort(call)
+        if effort is not None:
+            body["reasoning_effort"] = effort
+        tools = list(o.tools or [])
+        tool_choice: Any = _tool_choice(o.tool_choice)
+        if call.operation == "object" and call.schema is not None:
+            mode = quirks.get("native_object") or (
+                "json_schema" if call.model.structured_output is not False or not call.model.tool_call else "tool")
+            if mode == "tool":
+                from .._types import Tool
+
+                tools = [Tool(name=OBJECT_TOOL_NAME, description=f"Return the {call.schema_name} object.",
+                              parameters=call.schema)]
+                tool_choice = {"type": "function", "function": {"name": OBJECT_TOOL_NAME}}
+            elif mode == "json_object":
+                body["response_format"] = {"type": "json_object"}
+            else:
+                strict = call.schema.get("additionalProperties") is False
+                body["response_format"] = {"type": "json_schema", "json_schema": {
+                    "name": call.schema_name, "schema": call.schema, "strict": strict}}
+        if tools:
+            body["tools"] = [{"type": "function", "function": {
+                "name": t.name, "description": t.description, "parameters": t.parameters,
+                **({"strict": True} if t.strict else {})}} for t in tools]
+            if tool_choice is not None:
+                body["tool_choice"] = tool_choice
+        if call.stream:
+            body["stream"] = True
+            if not quirks.get("no_stream_options"):
+                body["stream_options"] = {"include_usage": True}
+        for field in quirks.get("drop_fields", ()):
+            body.pop(field, None)
+        return body
+
+    # -- responses ---------------------------------------------------------------------------
+    def parse_response(self, call: Call, body: Any) -> Decoded | DecodedEmbeddings:
+        """Decode a chat completion or an embeddings list."""
+        if call.operation == "embed":
+            items = sorted(body["data"], key=lambda d: d.get("index", 0))
+            return DecodedEmbeddings([list(map(float, d["embedding"])) for d in items], openai_usage(body.get("usage")))
+        choices = body.get("choices")
+        if not isinstance(choices, list) or not choices:
+            raise ResponseDecodeError("chat completion has no choices", provider=call.provider.id,
+                                      field="choices", raw=body)
+        choice = choices[0]
+        msg = choice.get("message") or {}
+        content: list[TextPart | ThinkingPart] = []
+        reasoning = msg.get("reasoning_content") or msg.get("reasoning")
+        if isinstance(reasoning, str) and reasoning:
+            content.append(ThinkingPart(text=reasoning))
+        text = msg.get("content")
+        if isinstance(text, list):
+            text = "".join(p.get("text", "") for p in text if isinstance(p, Mapping))
+        finish = FINISH_REASONS.get(choice.get("finish_reason") or "", "other" if choice.get("finish_reason") else None)
+        if not text and msg.get("refusal"):
+            text, finish = msg["refusal"], "content_filter"
+        if text:
+            content.append(TextPart(text=text))
+        calls = [_tool_call(c, i, call.provider.id) for i, c in enumerate(msg.get("tool_calls") or [])]
+        return Decoded(message=Message(role="assistant", content=content, tool_calls=calls),
+                       finish_reason=finish, usage=openai_usage(body.get("usage")), id=body.get("id"))
+
+    def new_stream(self, call: Call) -> StreamState:
+        """State of one chat stream."""
+        return _ChatStream(call)
+
+    def parse_event(self, state: StreamState, event: ServerSentEvent) -> list[StreamChunk]:
+        """One ``data:`` chunk (or ``[DONE]``, or an ``error`` object)."""
+        data = event.data
+        if data == "[DONE]":
+            state.done = True
+            return []
+        if not data:
+            return []
+        payload = event.json()
+        if not isinstance(payload, dict):
+            raise ResponseDecodeError("stream chunk is not a JSON object", provider=state.call.provider.id,
+                                      field="data", raw=data)
+        if "error" in payload and payload["error"]:
+            raise self.stream_error(state.call, payload)
+        out: list[StreamChunk] = []
+        for choice in payload.get("choices") or ():
+            if choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if reasoning:
+                out.append(StreamChunk("thinking", text=reasoning))
+            text = delta.get("content")
+            if text:
+                out.append(StreamChunk("content", text=text))
+            for fragment in delta.get("tool_calls") or ():
+                function = fragment.get("function") or {}
+                out.append(StreamChunk("tool_call", id=fragment.get("id"), name=function.get("name"),
+                                       arguments=function.get("arguments"), index=fragment.get("index", 0)))
+            reason = choice.get("finish_reason")
+            if reason:
+                state.done = True
+                out.append(StreamChunk("meta", metadata={"finish_reason": FINISH_REASONS.get(reason, "other")}))
+        usage = payload.get("usage")
+        extra = state.call.quirks.get("usage_in")
+        if not usage and extra and isinstance(payload.get(extra), Mapping):
+            usage = payload[extra].get("usage")
+        if usage:
+            out.append(StreamChunk("meta", metadata={"usage": openai_usage(usage), "id": payload.get("id")}))
+        return out
+
+    def stream_error(self, call: Call, payload: Mapping[str, Any]) -> Exception:
+        """The typed error for an in-stream ``{"error": ...}`` payload."""
+        info = self.parse_error(None, payload)
+        return error_class(info.kind, None)(info.message, provider=call.provider.id, model=call.model.spec,
+                                            body=payload, code=info.code)
+
+    def parse_error(self, status: int | None, body: Any) -> ErrorInfo:
+        """OpenAI-style ``{"error": {"message", "type", "code"}}`` bodies."""
+        err = body.get("error") if isinstance(body, Mapping) else None
+        if isinstance(err, Mapping):
+            code = err.get("code") or err.get("type")
+            return ErrorInfo(message=str(err.get("message") or err), code=None if code is None else str(code),
+                             kind=error_kind(str(err.get("type") or "")) or error_kind(str(err.get("code") or "")))
+        if isinstance(err, str):
+            return ErrorInfo(message=err)
+        return super().parse_error(status, body)
+
+
+def _tool_choice(choice: str | None) -> Any:
+    if choice is None or choice in ("auto", "none", "required"):
+        return choice
+    return {"type": "function", "function": {"name": choice}}
+
+
+def _tool_call(raw: Mapping[str, Any], position: int, provider: str) -> ToolCall:
+    function = raw.get("function") or {}
+    name = function.get("name") or ""
+    arguments = function.get("arguments")
+    parsed = arguments if isinstance(arguments, dict) else parse_arguments(arguments or "", name=name,
+                                                                           provider=provider)
+    return ToolCall(id=raw.get("id") or f"call_{position}", name=name, arguments=parsed)

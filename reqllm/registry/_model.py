@@ -1,0 +1,127 @@
+"""Model and Provider: the typed metadata the registry hands out."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["Cost", "Limit", "Modalities", "Model", "Provider"]
+
+AuthScheme = Literal["bearer", "x-api-key", "x-goog-api-key", "api-key", "none"]
+
+
+class Cost(BaseModel):
+    """USD per million tokens, as the catalogue gives them; None where unknown."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    input: float | None = None
+    output: float | None = None
+    cache_read: float | None = None
+    cache_write: float | None = None
+    reasoning: float | None = None
+
+
+class Limit(BaseModel):
+    """Token limits; for embedding models ``output`` is the vector dimension."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    context: int | None = None
+    input: int | None = None
+    output: int | None = None
+
+
+class Modalities(BaseModel):
+    """Input and output modalities ("text", "image", "pdf", "audio", ...)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    input: tuple[str, ...] = ("text",)
+    output: tuple[str, ...] = ("text",)
+
+
+class Model(BaseModel):
+    """One model of one provider, with its capabilities, limits and prices."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    provider: str
+    id: str
+    name: str = ""
+    family: str | None = None
+    tool_call: bool = True
+    reasoning: bool = False
+    structured_output: bool | None = None
+    attachment: bool = False
+    temperature: bool = True
+    modalities: Modalities = Field(default_factory=Modalities)
+    cost: Cost | None = None
+    limit: Limit = Field(default_factory=Limit)
+    embedding: bool = False
+    #: Wire protocol for this model when it differs from its provider's (e.g. "openai_responses").
+    protocol: str | None = None
+    #: True when the model was not in the catalogue (the ``allow_unknown`` escape hatch).
+    uncatalogued: bool = False
+
+    @property
+    def spec(self) -> str:
+        """The ``provider:id`` spec that names this model."""
+        return f"{self.provider}:{self.id}"
+
+    def __str__(self) -> str:
+        return self.spec
+
+    @classmethod
+    def from_catalogue(cls, provider: str, data: dict[str, Any]) -> Model:
+        """Build a Model from a models.dev entry."""
+        model_id = data["id"]
+        family = data.get("family") or ""
+        embedding = "embedding" in family or "embedding" in model_id
+        return cls(
+            provider=provider,
+            id=model_id,
+            name=data.get("name", model_id),
+            family=data.get("family"),
+            tool_call=bool(data.get("tool_call", False)),
+            reasoning=bool(data.get("reasoning", False)),
+            structured_output=data.get("structured_output"),
+            attachment=bool(data.get("attachment", False)),
+            temperature=bool(data.get("temperature", True)),
+            modalities=Modalities(
+                input=tuple(data.get("modalities", {}).get("input", ("text",))),
+                output=tuple(data.get("modalities", {}).get("output", ("text",))),
+            ),
+            cost=Cost(**data["cost"]) if data.get("cost") else None,
+            limit=Limit(**data.get("limit", {})),
+            embedding=embedding,
+            protocol=data.get("protocol"),
+        )
+
+
+class Provider(BaseModel):
+    """A provider: where it lives, how it authenticates, which protocol it speaks."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str
+    name: str = ""
+    protocol: str | None = None
+    base_url: str | None = None
+    #: Environment variable that, when set, overrides ``base_url`` (local servers, proxies).
+    base_url_env: str | None = None
+    env: tuple[str, ...] = ()
+    auth: AuthScheme | None = None
+    requires_key: bool = True
+    headers: dict[str, str] = Field(default_factory=dict)
+    #: Protocol options this provider switches on (see each protocol plugin's ``QUIRKS``).
+    quirks: dict[str, Any] = Field(default_factory=dict)
+    #: Why the provider cannot be used, when ``protocol`` is None.
+    unusable_reason: str | None = None
+    doc: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        """True when reqllm can talk to this provider."""
+        return self.protocol is not None and self.unusable_reason is None
