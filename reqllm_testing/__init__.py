@@ -1,0 +1,1 @@
+"""reqllm_testing: record and replay LLM provider traffic (being written)."""

@@ -1,0 +1,189 @@
+"""The capability matrix as a pytest plugin: every registry model x every advertised capability.
+
+A test that takes the ``capability_case`` argument is parametrized over the matrix, with ids like
+``anthropic:claude-3-5-haiku-20241022/stream_text``; ``--reqllm-provider`` and ``--reqllm-model``
+select it; ``verify_capability`` replays (or records) ``<fixtures>/<provider>/<model>/<cap>.json``.
+The session ends with a provider x capability table; ``--reqllm-report PATH`` writes JSON and
+Markdown. Heavy imports happen only when a matrix test runs.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+__all__ = ["CapabilityCase", "capability_cases", "fixture_path"]
+
+_KEY = "reqllm_capability"
+_NOT_RECORDED = "not recorded"
+
+
+class CapabilityCase(NamedTuple):
+    """One cell of the matrix."""
+
+    model: str
+    capability: str
+
+    @property
+    def provider(self) -> str:
+        """The provider id of the case's model."""
+        return self.model.partition(":")[0]
+
+    @property
+    def id(self) -> str:
+        """The test id: ``provider:model/capability``."""
+        return f"{self.model}/{self.capability}"
+
+
+def fixture_path(root: Path, model: str, capability: str) -> Path:
+    """``<root>/<provider>/<model id>/<capability>.json`` (a ``/`` in the id nests; ``:`` becomes ``_``)."""
+    provider, _, model_id = model.partition(":")
+    return root / provider / model_id.replace(":", "_") / f"{capability}.json"
+
+
+def capability_cases(providers: list[str] | None = None, model_glob: str | None = None) -> list[CapabilityCase]:
+    """Every (model, advertised capability) of usable providers, optionally filtered."""
+    from reqllm.registry import REGISTRY
+
+    from .capabilities import CAPABILITIES
+
+    wanted = set(providers) if providers else None
+    cases: list[CapabilityCase] = []
+    for provider in REGISTRY.providers():
+        if wanted is not None and provider.id not in wanted:
+            continue
+        for spec in REGISTRY.models(provider.id):
+            if model_glob and not (fnmatch.fnmatchcase(spec, model_glob)
+                                   or fnmatch.fnmatchcase(spec.partition(":")[2], model_glob)):
+                continue
+            model = REGISTRY.model(spec)
+            cases.extend(CapabilityCase(spec, cid) for cid, cap in CAPABILITIES.items() if cap.advertised(model))
+    return cases
+
+
+# -- pytest hooks ---------------------------------------------------------------------------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("reqllm-capabilities", "reqllm capability matrix")
+    group.addoption("--reqllm-provider", default=None, metavar="A,B",
+                    help="run the capability matrix only for these providers")
+    group.addoption("--reqllm-model", default=None, metavar="GLOB",
+                    help="run the capability matrix only for models matching GLOB (spec or id)")
+    group.addoption("--reqllm-report", default=None, metavar="PATH",
+                    help="write the capability report to PATH.json and PATH.md")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "capability: a capability verifier case (pytest -m capability)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "capability_case" not in metafunc.fixturenames:
+        return
+    option = metafunc.config.getoption("reqllm_provider")
+    providers = [p.strip() for p in option.split(",") if p.strip()] if option else None
+    cases = capability_cases(providers, metafunc.config.getoption("reqllm_model"))
+    metafunc.parametrize("capability_case", cases, ids=[c.id for c in cases])
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "capability_case" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.capability)
+
+
+def _fixtures_root(config: pytest.Config) -> Path:
+    value = config.getoption("reqllm_fixtures_dir", default=None) or config.getini("reqllm_fixtures_dir")
+    root = Path(str(value or "tests/fixtures/reqllm"))
+    return root if root.is_absolute() else Path(config.rootpath) / root
+
+
+def _record_mode(config: pytest.Config) -> str:
+    from .plugin import record_mode
+
+    return record_mode(config)
+
+
+@pytest.fixture
+def verify_capability(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """Run a case's verifier inside its fixture (replay, or record with ``--reqllm-record``)."""
+    config = request.config
+
+    def run(case: CapabilityCase, **opts: Any) -> Any:
+        import os
+
+        from reqllm.registry import REGISTRY
+
+        from . import use_fixture
+        from .capabilities import verify
+
+        path = fixture_path(_fixtures_root(config), case.model, case.capability)
+        mode = _record_mode(config)
+        command = f"pytest -m capability --reqllm-record=missing -k '{case.id}'"
+        recording = mode == "record" or (mode == "missing" and not path.exists())
+        _note(request, case, path, "started")
+        if not recording and not path.exists():
+            _note(request, case, path, _NOT_RECORDED)
+            pytest.skip(f"{_NOT_RECORDED}: {path} — record it with: {command}")
+        if recording:
+            provider = REGISTRY.provider(case.provider)
+            if provider.requires_key and not opts.get("api_key") and not any(os.environ.get(v) for v in provider.env):
+                _note(request, case, path, _NOT_RECORDED)
+                pytest.skip(f"{_NOT_RECORDED}: recording needs an API key in {' or '.join(provider.env)}")
+        with use_fixture(path, mode="record" if recording else "replay"):
+            result = verify(case.model, case.capability, **opts)
+        _note(request, case, path, "passed" if result.passed else "failed")
+        return result
+
+    return run
+
+
+def _note(request: pytest.FixtureRequest, case: CapabilityCase, path: Path, status: str) -> None:
+    props = request.node.user_properties
+    props[:] = [p for p in props if p[0] != _KEY]
+    props.append((_KEY, json.dumps({"model": case.model, "capability": case.capability,
+                                    "fixture": str(path), "status": status})))
+
+
+_session_results: list[dict[str, Any]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    data = next((v for k, v in report.user_properties if k == _KEY), None)
+    if data is None or not (report.when == "call" or report.skipped or report.failed):
+        return
+    entry = json.loads(data)
+    if report.skipped:
+        entry["status"] = _NOT_RECORDED if _NOT_RECORDED in str(report.longrepr) else "skipped"
+    elif report.failed:
+        entry["status"] = "failed"
+    else:
+        entry["status"] = "passed"
+    _session_results.append(entry)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    results = _dedupe(_session_results)
+    if not results:
+        return
+    from .report import render_table, write_report
+
+    render_table(results, terminalreporter)
+    path = config.getoption("reqllm_report")
+    if path:
+        write_report(results, Path(path))
+        terminalreporter.write_line(f"reqllm capability report written to {path}.json and {path}.md")
+
+
+def _dedupe(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_id: dict[tuple[str, str], dict[str, Any]] = {}
+    for entry in results:
+        key = (entry["model"], entry["capability"])
+        if key not in by_id or entry["status"] in ("failed", _NOT_RECORDED):
+            by_id[key] = entry
+    return list(by_id.values())
+
