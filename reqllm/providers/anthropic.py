@@ -80,7 +80,7 @@ def anthropic_usage(usage: Mapping[str, Any] | None) -> dict[str, int] | None:
 
 # -- requests ----------------------------------------------------------------------------------
 def _budget(call: Call) -> int | None:
-    """The thinking budget the call asks for, or None for no thinking."""
+    """The thinking budget the call asks for (at least Anthropic's minimum), or None for no thinking."""
     o = call.options
     if o.reasoning_budget is not None:
         return max(o.reasoning_budget, MIN_THINKING_BUDGET) if o.reasoning_budget > 0 else None
@@ -111,7 +111,8 @@ def _image(part: ImagePart) -> dict[str, Any]:
                                             "data": data}}
     if url:
         return {"type": "image", "source": {"type": "url", "url": url}}
-    return {"type": "image", "source": {"type": "base64", "media_type": part.media_type, "data": part.data or ""}}
+    source = {"type": "base64", "media_type": part.media_type, "data": part.data or ""}
+    return {"type": "image", "source": source}
 
 
 def _text(part: TextPart) -> dict[str, Any]:
@@ -143,7 +144,8 @@ def _assistant_blocks(message: Message) -> list[dict[str, Any]]:
             out.append(_text(part))
         elif isinstance(part, ImagePart):
             out.append(_image(part))
-    out.extend({"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments} for c in message.tool_calls)
+    out.extend({"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments}
+               for c in message.tool_calls)
     return out
 
 
@@ -230,7 +232,8 @@ class AnthropicMessages(Protocol):
     # -- requests ----------------------------------------------------------------------------
     def build_request(self, call: Call) -> httpx.Request:
         """A ``POST /messages`` for a chat or object call."""
-        return self.post(call, "/messages", self.messages_body(call), {"anthropic-version": ANTHROPIC_VERSION})
+        headers = {"anthropic-version": ANTHROPIC_VERSION}
+        return self.post(call, "/messages", self.messages_body(call), headers)
 
     def messages_body(self, call: Call) -> dict[str, Any]:
         """The JSON body of a Messages request."""
@@ -278,7 +281,8 @@ class AnthropicMessages(Protocol):
                 if block.get("text"):
                     content.append(TextPart(text=block["text"]))
             elif kind == "thinking":
-                content.append(ThinkingPart(text=block.get("thinking") or "", signature=block.get("signature")))
+                content.append(ThinkingPart(text=block.get("thinking") or "",
+                                            signature=block.get("signature") or None))
             elif kind == "redacted_thinking":
                 content.append(ThinkingPart(metadata={REDACTED_KEY: block.get("data")}))
             elif kind == "tool_use":
@@ -291,8 +295,8 @@ class AnthropicMessages(Protocol):
                 calls.append(ToolCall(id=block.get("id") or f"toolu_{position}", name=block.get("name") or "",
                                       arguments=arguments))
         return Decoded(message=Message(role="assistant", content=content, tool_calls=calls),
-                       finish_reason=_finish(body.get("stop_reason")), usage=anthropic_usage(body.get("usage")),
-                       id=body.get("id"))
+                       finish_reason=_finish(body.get("stop_reason")),
+                       usage=anthropic_usage(body.get("usage")), id=body.get("id"))
 
     def new_stream(self, call: Call) -> StreamState:
         """State of one Messages stream."""
@@ -314,8 +318,8 @@ class AnthropicMessages(Protocol):
             return _block_start(state, payload)
         if kind == "message_start":
             message = payload.get("message") or {}
-            return [StreamChunk("meta", metadata={"usage": _stream_usage(state, message.get("usage"), final=False),
-                                                  "id": message.get("id")})]
+            usage = _stream_usage(state, message.get("usage"), final=False)
+            return [StreamChunk("meta", metadata={"usage": usage, "id": message.get("id")})]
         if kind == "message_delta":
             meta: dict[str, Any] = {}
             reason = _finish((payload.get("delta") or {}).get("stop_reason"))
@@ -359,7 +363,9 @@ def _stream_usage(state: _MessagesStream, usage: Any, *, final: bool) -> dict[st
     if isinstance(usage, Mapping):
         for key in _USAGE_KEYS:
             value = usage.get(key)
-            if isinstance(value, int) and (not final or key == "output_tokens" or value or key not in state.usage):
+            if not isinstance(value, int):
+                continue
+            if not final or key == "output_tokens" or value or key not in state.usage:
                 state.usage[key] = value
     return anthropic_usage(state.usage) or {}
 
