@@ -36,7 +36,7 @@ from .registry import REGISTRY, Model
 __all__ = ["Exchange", "prepare"]
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError)
+_MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError, ArithmeticError)
 
 
 def _resolve_model(model: str | Model) -> Model:
@@ -53,7 +53,7 @@ def _base_url(model: Model, options: Options) -> str:
     if url is None and provider.base_url_env:
         url = os.environ.get(provider.base_url_env) or None
     if url is None:
-        url = provider.base_url
+        url = model.base_url or provider.base_url
     if not url:
         raise ConfigurationError(
             f"provider {provider.id!r} has no base URL"
@@ -90,8 +90,8 @@ def prepare(operation: Operation, model: str | Model, opts: dict[str, Any], *, m
         api_key = hook.placeholder_key(info) if hook is not None else None
         if api_key is None:
             names = ", ".join(provider.env) or "(none declared)"
-            raise MissingAPIKeyError(
-                f"no API key for provider {provider.id!r} (model {resolved.spec}): pass api_key= or set {names}")
+            raise MissingAPIKeyError(f"no API key for provider {provider.id!r} (model {resolved.spec}): "
+                                     f"pass api_key= or set {names}")
     elif api_key is not None:
         info.secrets = (api_key,)
     call = Call(operation=operation, model=resolved, provider=provider, options=options,
@@ -133,34 +133,39 @@ class Exchange:
     def status_error(self, response: httpx.Response) -> APIError:
         """The typed error for a 4xx/5xx response (already read)."""
         status = response.status_code
+        json_body = True
         try:
             body: Any = json.loads(response.content) if response.content else None
-        except ValueError:
-            body = response.text
+        except (ValueError, RecursionError):
+            body, json_body = response.text, False
         try:
             info = self.protocol.parse_error(status, body)
         except _MALFORMED:
             info = Protocol.parse_error(self.protocol, status, body)
         message = info.message
-        if isinstance(body, str) and "<html" in body.lower():
-            message = f"non-JSON error page ({response.headers.get('content-type', 'unknown type')}): " + \
-                re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)).strip()[:300]
+        if not json_body:  # a proxy's page or a plain-text error: say so, and show its text
+            page = "<html" in body.lower()
+            text = re.sub(r"<[^>]+>", " ", body) if page else body
+            kind = response.headers.get("content-type", "unknown type")
+            message = f"non-JSON error {'page' if page else 'body'} ({kind}): " + \
+                re.sub(r"\s+", " ", text).strip()[:300]
         cls = error_class(info.kind, status)
+        hint = retry_after(response)  # 0 is a hint too ("retry now")
         return cls(message, status=status, provider=self.info.provider, model=self.info.model, body=body,
-                   code=info.code, retry_after=retry_after(response) or info.retry_after)
+                   code=info.code, retry_after=info.retry_after if hint is None else hint)
 
     def transport_error(self, exc: httpx.HTTPError) -> ReqLLMError:
         """A typed error for an httpx transport failure."""
-        where = f"{self.info.provider} ({self.info.model})"
+        message = f"{type(exc).__name__} talking to {self.info.provider} ({self.info.model}): {exc}"
         if isinstance(exc, httpx.TimeoutException):
-            return APITimeoutError(f"{type(exc).__name__} talking to {where}: {exc}", provider=self.info.provider)
-        return APIConnectionError(f"{type(exc).__name__} talking to {where}: {exc}", provider=self.info.provider)
+            return APITimeoutError(message, provider=self.info.provider)
+        return APIConnectionError(message, provider=self.info.provider)
 
     def decode_json(self, response: httpx.Response) -> Any:
         """The success body as JSON; a ResponseDecodeError showing its start when it is not."""
         try:
             return json.loads(response.content)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ResponseDecodeError(f"response body is not JSON ({exc}): {response.text[:200]!r}",
                                       provider=self.info.provider, field="body", raw=response.text) from None
 
@@ -185,12 +190,14 @@ class Exchange:
             error.attempts = attempt
         return None
 
-    def succeed(self, result: Any) -> None:
-        """Report success to the hook and telemetry."""
+    def succeed(self, result: Any, usage: Any = None) -> None:
+        """Report success to the hook and telemetry (``usage`` defaults to ``result.usage``)."""
         hook = current_hook()
         if hook is not None:
             hook.on_result(self.info, result, None)
-        self.event("request.stop", duration=self.elapsed(), usage=getattr(result, "usage", None))
+        if usage is None:
+            usage = getattr(result, "usage", None)
+        self.event("request.stop", duration=self.elapsed(), usage=usage)
 
     def fail(self, error: BaseException, partial: Any = None) -> None:
         """Report failure to the hook and telemetry."""

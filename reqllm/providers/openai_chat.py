@@ -17,7 +17,7 @@ import httpx
 
 from .._sse import ServerSentEvent
 from .._types import ImagePart, Message, StreamChunk, TextPart, ThinkingPart, ToolCall
-from ..errors import ResponseDecodeError, error_class
+from ..errors import ResponseDecodeError, UnsupportedOperationError, error_class
 from .base import (
     OBJECT_TOOL_NAME,
     Call,
@@ -32,8 +32,9 @@ from .base import (
 
 __all__ = ["OpenAIChat", "error_kind", "openai_usage"]
 
-FINISH_REASONS = {"stop": "stop", "length": "length", "tool_calls": "tool_calls", "function_call": "tool_calls",
-                  "content_filter": "content_filter", "eos": "stop", "end_turn": "stop", "max_tokens": "length"}
+FINISH_REASONS = {"stop": "stop", "length": "length", "tool_calls": "tool_calls",
+                  "function_call": "tool_calls", "content_filter": "content_filter", "eos": "stop",
+                  "end_turn": "stop", "max_tokens": "length"}
 
 
 def error_kind(error_type: str | None) -> ErrorKind | None:
@@ -66,7 +67,8 @@ def openai_usage(usage: Mapping[str, Any] | None) -> dict[str, int] | None:
         "total_tokens": usage.get("total_tokens") or 0,
         "cached_tokens": (prompt.get("cached_tokens") if isinstance(prompt, Mapping) else 0)
         or usage.get("prompt_cache_hit_tokens") or 0,
-        "reasoning_tokens": (completion.get("reasoning_tokens") if isinstance(completion, Mapping) else 0) or 0,
+        "reasoning_tokens": (completion.get("reasoning_tokens") if isinstance(completion, Mapping) else 0)
+        or 0,
     }
     return {k: int(v) for k, v in counts.items()}
 
@@ -103,7 +105,8 @@ def _message(message: Message) -> dict[str, Any]:
     out: dict[str, Any] = {"role": message.role, "content": _content(message)}
     if message.role == "assistant" and message.tool_calls:
         out["tool_calls"] = [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
+            {"id": c.id, "type": "function",
+             "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
             for c in message.tool_calls
         ]
         if not out["content"]:
@@ -114,7 +117,8 @@ def _message(message: Message) -> dict[str, Any]:
 class _ChatStream(StreamState):
     def __init__(self, call: Call) -> None:
         super().__init__(call)
-        self.finished = False
+        #: The answer came as ``delta.refusal``: the stream finishes as "content_filter", as a body does.
+        self.refused = False
 
 
 class OpenAIChat(Protocol):
@@ -126,11 +130,15 @@ class OpenAIChat(Protocol):
     operations: ClassVar[frozenset[str]] = frozenset({"chat", "object", "embed"})
     QUIRKS: ClassVar[Mapping[str, str]] = {
         "max_tokens_field": "body field for max_tokens (default 'max_tokens')",
-        "reasoning_max_tokens_field": "body field for max_tokens of reasoning models (OpenAI: max_completion_tokens)",
+        "reasoning_max_tokens_field":
+            "body field for max_tokens of reasoning models (OpenAI: max_completion_tokens)",
         "no_stream_options": "the server rejects stream_options; usage is requested some other way",
         "drop_fields": "list of body fields the server rejects (removed before sending)",
         "usage_in": "where else a stream carries usage, e.g. 'x_groq' (Groq)",
         "native_object": "'json_schema' | 'json_object' | 'tool': how generate_object asks for structure",
+        "rename_fields": "body field -> the server's name for it, e.g. {'seed': 'random_seed'} (Mistral)",
+        "tool_choice_map": "tool_choice word -> the server's word, e.g. {'required': 'any'} (Mistral)",
+        "reject_fields": "body field -> why the server cannot take it; a call using it fails before sending",
     }
 
     # -- requests ----------------------------------------------------------------------------
@@ -151,8 +159,9 @@ class OpenAIChat(Protocol):
         if o.temperature is not None:
             body["temperature"] = o.temperature
         if o.max_tokens is not None:
-            field = quirks.get("max_tokens_field") or (
-                quirks.get("reasoning_max_tokens_field", "max_tokens") if call.model.reasoning else "max_tokens")
+            field = quirks.get("max_tokens_field") or "max_tokens"
+            if call.model.reasoning and "max_tokens_field" not in quirks:
+                field = quirks.get("reasoning_max_tokens_field", field)
             body[field] = o.max_tokens
         if o.top_p is not None:
             body["top_p"] = o.top_p
@@ -166,8 +175,8 @@ class OpenAIChat(Protocol):
         tools = list(o.tools or [])
         tool_choice: Any = _tool_choice(o.tool_choice)
         if call.operation == "object" and call.schema is not None:
-            mode = quirks.get("native_object") or (
-                "json_schema" if call.model.structured_output is not False or not call.model.tool_call else "tool")
+            native = call.model.structured_output is not False or not call.model.tool_call
+            mode = quirks.get("native_object") or ("json_schema" if native else "tool")
             if mode == "tool":
                 from .._types import Tool
 
@@ -184,6 +193,8 @@ class OpenAIChat(Protocol):
             body["tools"] = [{"type": "function", "function": {
                 "name": t.name, "description": t.description, "parameters": t.parameters,
                 **({"strict": True} if t.strict else {})}} for t in tools]
+            if isinstance(tool_choice, str):
+                tool_choice = quirks.get("tool_choice_map", {}).get(tool_choice, tool_choice)
             if tool_choice is not None:
                 body["tool_choice"] = tool_choice
         if call.stream:
@@ -192,6 +203,13 @@ class OpenAIChat(Protocol):
                 body["stream_options"] = {"include_usage": True}
         for field in quirks.get("drop_fields", ()):
             body.pop(field, None)
+        for field, reason in quirks.get("reject_fields", {}).items():
+            if field in body:
+                raise UnsupportedOperationError(
+                    f"{call.provider.id} ({call.model.spec}) cannot take {field!r}: {reason}")
+        for field, renamed in quirks.get("rename_fields", {}).items():
+            if field in body:
+                body[renamed] = body.pop(field)
         return body
 
     # -- responses ---------------------------------------------------------------------------
@@ -199,7 +217,8 @@ class OpenAIChat(Protocol):
         """Decode a chat completion or an embeddings list."""
         if call.operation == "embed":
             items = sorted(body["data"], key=lambda d: d.get("index", 0))
-            return DecodedEmbeddings([list(map(float, d["embedding"])) for d in items], openai_usage(body.get("usage")))
+            return DecodedEmbeddings([list(map(float, d["embedding"])) for d in items],
+                                     openai_usage(body.get("usage")))
         choices = body.get("choices")
         if not isinstance(choices, list) or not choices:
             raise ResponseDecodeError("chat completion has no choices", provider=call.provider.id,
@@ -208,12 +227,13 @@ class OpenAIChat(Protocol):
         msg = choice.get("message") or {}
         content: list[TextPart | ThinkingPart] = []
         reasoning = msg.get("reasoning_content") or msg.get("reasoning")
-        if isinstance(reasoning, str) and reasoning:
-            content.append(ThinkingPart(text=reasoning))
         text = msg.get("content")
         if isinstance(text, list):
-            text = "".join(p.get("text", "") for p in text if isinstance(p, Mapping))
-        finish = FINISH_REASONS.get(choice.get("finish_reason") or "", "other" if choice.get("finish_reason") else None)
+            reasoning, text = _split_parts(text, reasoning)
+        if isinstance(reasoning, str) and reasoning:
+            content.append(ThinkingPart(text=reasoning))
+        reason = choice.get("finish_reason")
+        finish = FINISH_REASONS.get(reason, "other") if reason else None
         if not text and msg.get("refusal"):
             text, finish = msg["refusal"], "content_filter"
         if text:
@@ -238,7 +258,7 @@ class OpenAIChat(Protocol):
         if not isinstance(payload, dict):
             raise ResponseDecodeError("stream chunk is not a JSON object", provider=state.call.provider.id,
                                       field="data", raw=data)
-        if "error" in payload and payload["error"]:
+        if payload.get("error"):
             raise self.stream_error(state.call, payload)
         out: list[StreamChunk] = []
         for choice in payload.get("choices") or ():
@@ -246,11 +266,17 @@ class OpenAIChat(Protocol):
                 continue
             delta = choice.get("delta") or {}
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            text = delta.get("content")
+            if isinstance(text, list):
+                reasoning, text = _split_parts(text, reasoning)
             if reasoning:
                 out.append(StreamChunk("thinking", text=reasoning))
-            text = delta.get("content")
             if text:
                 out.append(StreamChunk("content", text=text))
+            refusal = delta.get("refusal")
+            if refusal and isinstance(refusal, str) and isinstance(state, _ChatStream):
+                state.refused = True
+                out.append(StreamChunk("content", text=refusal))
             for fragment in delta.get("tool_calls") or ():
                 function = fragment.get("function") or {}
                 out.append(StreamChunk("tool_call", id=fragment.get("id"), name=function.get("name"),
@@ -258,13 +284,16 @@ class OpenAIChat(Protocol):
             reason = choice.get("finish_reason")
             if reason:
                 state.done = True
-                out.append(StreamChunk("meta", metadata={"finish_reason": FINISH_REASONS.get(reason, "other")}))
+                refused = isinstance(state, _ChatStream) and state.refused
+                finish = "content_filter" if refused else FINISH_REASONS.get(reason, "other")
+                out.append(StreamChunk("meta", metadata={"finish_reason": finish, "id": payload.get("id")}))
         usage = payload.get("usage")
         extra = state.call.quirks.get("usage_in")
         if not usage and extra and isinstance(payload.get(extra), Mapping):
             usage = payload[extra].get("usage")
-        if usage:
-            out.append(StreamChunk("meta", metadata={"usage": openai_usage(usage), "id": payload.get("id")}))
+        counts = openai_usage(usage) if usage else None
+        if counts is not None:
+            out.append(StreamChunk("meta", metadata={"usage": counts, "id": payload.get("id")}))
         return out
 
     def stream_error(self, call: Call, payload: Mapping[str, Any]) -> Exception:
@@ -278,11 +307,32 @@ class OpenAIChat(Protocol):
         err = body.get("error") if isinstance(body, Mapping) else None
         if isinstance(err, Mapping):
             code = err.get("code") or err.get("type")
+            # The code is the more specific of the two: a bad key is type "invalid_request_error",
+            # code "invalid_api_key".
+            kind = error_kind(str(err.get("code") or "")) or error_kind(str(err.get("type") or ""))
             return ErrorInfo(message=str(err.get("message") or err), code=None if code is None else str(code),
-                             kind=error_kind(str(err.get("type") or "")) or error_kind(str(err.get("code") or "")))
+                             kind=kind)
         if isinstance(err, str):
             return ErrorInfo(message=err)
         return super().parse_error(status, body)
+
+
+def _split_parts(parts: list[Any], reasoning: Any) -> tuple[Any, str]:
+    """Content given as typed parts (Mistral): text parts, and ``thinking`` parts folded into reasoning."""
+    thought = [reasoning] if isinstance(reasoning, str) and reasoning else []
+    text: list[str] = []
+    for part in parts:
+        if not isinstance(part, Mapping):
+            continue
+        if part.get("type") == "thinking":
+            inner = part.get("thinking")
+            if isinstance(inner, list):
+                thought.extend(str(p.get("text") or "") for p in inner if isinstance(p, Mapping))
+            elif isinstance(inner, str):
+                thought.append(inner)
+        else:
+            text.append(str(part.get("text") or ""))
+    return "".join(thought) or reasoning, "".join(text)
 
 
 def _tool_choice(choice: str | None) -> Any:

@@ -62,6 +62,8 @@ class Model(BaseModel):
     embedding: bool = False
     #: Wire protocol for this model when it differs from its provider's (e.g. "openai_responses").
     protocol: str | None = None
+    #: Base URL for this model when it differs from its provider's (catalogue: per-model ``provider.api``).
+    base_url: str | None = None
     #: True when the model was not in the catalogue (the ``allow_unknown`` escape hatch).
     uncatalogued: bool = False
 
@@ -120,6 +122,10 @@ class Provider(BaseModel):
     #: Why the provider cannot be used, when ``protocol`` is None.
     unusable_reason: str | None = None
     doc: str | None = None
+    #: Any model id is accepted without ``allow_unknown`` (local servers serve whatever is loaded).
+    open_models: bool = False
+    #: What a user should know to call this provider (optional headers, variables, model ids).
+    notes: str | None = None
 
     @property
     def usable(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import gzip
 import json
+import re
 import threading
 from importlib import resources
 from typing import Any
@@ -13,6 +14,8 @@ from ..errors import UnknownModelError, UnknownProviderError
 from ._model import Model, Provider
 
 __all__ = ["Registry", "parse_spec"]
+
+_URL_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -50,6 +53,7 @@ class Registry:
         self._custom_providers: dict[str, tuple[Provider, list[Model]]] = {}
         self._custom_models: dict[str, Model] = {}
         self._catalogue_override: dict[str, Any] | None = None
+        self._by_npm: dict[str, str] = {}
 
     # -- loading ---------------------------------------------------------------------------
     def _ensure(self) -> None:
@@ -80,15 +84,16 @@ class Registry:
                 fields["protocol"] = None
                 fields["unusable_reason"] = unusable[pid]
             elif fields["protocol"] is None:
-                fields["unusable_reason"] = f"speaks {entry.get('npm')!r}, a protocol reqllm does not implement"
+                npm = entry.get("npm")
+                fields["unusable_reason"] = f"speaks {npm!r}, a protocol reqllm does not implement"
             elif not fields["base_url"]:
                 fields["protocol"] = None
                 fields["unusable_reason"] = "the catalogue gives no base URL and reqllm has none on file"
-            providers[pid] = Provider(**fields)
+            providers[pid] = Provider(**_key_variables_only(fields))
             raw_models[pid] = entry.get("models", {})
         for pid, fields in extra.items():
             if pid not in providers:
-                providers[pid] = Provider(id=pid, **fields)
+                providers[pid] = Provider(**_key_variables_only({"id": pid, **fields}))
                 raw_models[pid] = {}
         for provider, models in self._custom_providers.values():
             providers[provider.id] = provider
@@ -97,11 +102,12 @@ class Registry:
                 self._custom_models[model.spec] = model
         self._providers = providers
         self._raw_models = raw_models
+        self._by_npm = by_npm
         self._models = dict(self._custom_models)
         self._loaded = True
 
     def reload(self, catalogue: dict[str, Any] | None = None) -> None:
-        """Drop cached metadata and load it again (from ``catalogue`` when given: same shape as models.dev)."""
+        """Drop cached metadata and load it again (from ``catalogue`` when given, shaped as models.dev's)."""
         with self._lock:
             self._catalogue_override = catalogue
             self._loaded = False
@@ -128,9 +134,12 @@ class Registry:
         provider = self.provider(provider_id)
         raw = self._raw_models[provider_id].get(model_id)
         if raw is not None:
-            model = Model.from_catalogue(provider_id, raw)
-        elif allow_unknown:
+            model = self._catalogued(provider_id, raw)
+        elif provider.open_models:
             model = Model(provider=provider_id, id=model_id, name=model_id, uncatalogued=True)
+        elif allow_unknown:
+            # Not cached: a later lookup without allow_unknown must still call the id unknown.
+            return Model(provider=provider_id, id=model_id, name=model_id, uncatalogued=True)
         else:
             known = self._raw_models[provider_id]
             raise UnknownModelError(
@@ -139,6 +148,20 @@ class Registry:
             )
         self._models[spec] = model
         return model
+
+    def _catalogued(self, provider_id: str, raw: dict[str, Any]) -> Model:
+        """A catalogue model, with the per-model protocol and base URL some catalogue entries carry."""
+        model = Model.from_catalogue(provider_id, raw)
+        override = raw.get("provider")
+        if not isinstance(override, dict) or not self._providers[provider_id].usable:
+            return model
+        update: dict[str, Any] = {}
+        protocol = self._by_npm.get(override.get("npm") or "")
+        if protocol is not None and model.protocol is None:
+            update["protocol"] = protocol
+        if override.get("api"):
+            update["base_url"] = override["api"]
+        return model.model_copy(update=update) if update else model
 
     def models(self, provider: str | None = None) -> list[str]:
         """Specs of every model, or of one provider's models."""
@@ -177,6 +200,15 @@ class Registry:
         with self._lock:
             self._custom_models[model.spec] = model
             self._models[model.spec] = model
+
+
+def _key_variables_only(fields: dict[str, Any]) -> dict[str, Any]:
+    """Drop from ``env`` the variables that locate the server (``${VAR}`` in the URL, ``base_url_env``)."""
+    locating = set(_URL_VAR.findall(fields.get("base_url") or ""))
+    if fields.get("base_url_env"):
+        locating.add(fields["base_url_env"])
+    fields["env"] = tuple(v for v in fields.get("env", ()) if v not in locating)
+    return fields
 
 
 def _did_you_mean(name: str, candidates: Any) -> str:

@@ -1,0 +1,59 @@
+"""``reqllm providers``: usable providers with protocol, base URL, key variable and model count;
+``--all`` adds the catalogued providers reqllm cannot call, and why."""
+
+from __future__ import annotations
+
+import pytest
+
+import reqllm
+from reqllm.cli import main
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wide console, so that rich does not fold URLs across lines."""
+    monkeypatch.setenv("COLUMNS", "400")
+
+
+def _rows(out: str) -> dict[str, list[str]]:
+    rows: dict[str, list[str]] = {}
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.split("│")[1:-1]]
+        if cells and cells[0]:
+            rows[cells[0]] = cells
+    return rows
+
+
+def test_providers_shows_protocol_url_key_and_model_count(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["providers"]) == 0
+    out = capsys.readouterr().out
+    rows = _rows(out)
+    assert rows["groq"][1:4] == ["openai_chat", "https://api.groq.com/openai/v1", "GROQ_API_KEY"]
+    assert rows["groq"][4] == str(len(reqllm.models("groq")))
+    assert rows["anthropic"][1] == "anthropic"
+    assert rows["perplexity-agent"][1] == "openai_responses"
+    assert f"providers reqllm can call ({len(reqllm.providers())})" in out
+    assert "amazon-bedrock" not in rows
+    assert "--all" in out
+
+
+def test_local_servers_show_their_override_variable_and_no_key(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["providers"])
+    rows = _rows(capsys.readouterr().out)
+    assert rows["ollama"][2] == "http://localhost:11434/v1 (or $OLLAMA_BASE_URL)"
+    assert rows["ollama"][3] == "none needed"
+    assert rows["ollama"][4] == "0 + any id"
+    assert rows["vllm"][3] == "optional: VLLM_API_KEY"
+
+
+def test_providers_all_lists_unusable_ones_with_reasons(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["providers", "--all"]) == 0
+    out = capsys.readouterr().out
+    rows = _rows(out)
+    blocked = [p for p in reqllm.providers(include_unusable=True) if not p.usable]
+    assert f"reqllm cannot call yet ({len(blocked)})" in out
+    for provider in blocked:
+        assert provider.id in rows
+    assert rows["amazon-bedrock"][2] == str(len(reqllm.models("amazon-bedrock")))
+    assert "SigV4" in rows["amazon-bedrock"][3]
+    assert "groq" in rows  # the usable table is still there
