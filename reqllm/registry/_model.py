@@ -122,6 +122,8 @@ class Provider(BaseModel):
     #: Why the provider cannot be used, when ``protocol`` is None.
     unusable_reason: str | None = None
     doc: str | None = None
+    #: Protocol for this provider's reasoning models when it differs (OpenAI: "openai_responses").
+    reasoning_protocol: str | None = None
     #: Any model id is accepted without ``allow_unknown`` (local servers serve whatever is loaded).
     open_models: bool = False
     #: What a user should know to call this provider (optional headers, variables, model ids).

@@ -152,6 +152,9 @@ class Registry:
     def _catalogued(self, provider_id: str, raw: dict[str, Any]) -> Model:
         """A catalogue model, with the per-model protocol and base URL some catalogue entries carry."""
         model = Model.from_catalogue(provider_id, raw)
+        reasoning_protocol = self._providers[provider_id].reasoning_protocol
+        if reasoning_protocol and model.reasoning and model.protocol is None:
+            model = model.model_copy(update={"protocol": reasoning_protocol})
         override = raw.get("provider")
         if not isinstance(override, dict) or not self._providers[provider_id].usable:
             return model
