@@ -55,8 +55,13 @@ def error_kind(error_type: str | None) -> ErrorKind | None:
     return None
 
 
-def openai_usage(usage: Mapping[str, Any] | None) -> dict[str, int] | None:
-    """Usage counts from an OpenAI-style ``usage`` object."""
+def openai_usage(usage: Mapping[str, Any] | None, timings: Any = None) -> dict[str, int] | None:
+    """Usage counts from an OpenAI-style ``usage`` object.
+
+    Cached prompt tokens: ``prompt_tokens_details.cached_tokens`` (OpenAI), ``prompt_cache_hit_tokens``
+    (DeepSeek), else ``timings.cache_n`` of a llama.cpp server that predates ``prompt_tokens_details``
+    (the chunk's sibling ``timings`` object; its prompt_tokens = prompt_n + cache_n).
+    """
     if not isinstance(usage, Mapping):
         return None
     prompt = usage.get("prompt_tokens_details") or {}
@@ -66,7 +71,8 @@ def openai_usage(usage: Mapping[str, Any] | None) -> dict[str, int] | None:
         "output_tokens": usage.get("completion_tokens") or 0,
         "total_tokens": usage.get("total_tokens") or 0,
         "cached_tokens": (prompt.get("cached_tokens") if isinstance(prompt, Mapping) else 0)
-        or usage.get("prompt_cache_hit_tokens") or 0,
+        or usage.get("prompt_cache_hit_tokens")
+        or (timings.get("cache_n") if isinstance(timings, Mapping) else 0) or 0,
         "reasoning_tokens": (completion.get("reasoning_tokens") if isinstance(completion, Mapping) else 0)
         or 0,
     }
@@ -238,9 +244,12 @@ class OpenAIChat(Protocol):
             text, finish = msg["refusal"], "content_filter"
         if text:
             content.append(TextPart(text=text))
-        calls = [_tool_call(c, i, call.provider.id) for i, c in enumerate(msg.get("tool_calls") or [])]
+        # Cut off by the output limit, arguments may be partial JSON: they decode to {}, as in a stream.
+        calls = [_tool_call(c, i, call.provider.id, truncated=finish == "length")
+                 for i, c in enumerate(msg.get("tool_calls") or [])]
         return Decoded(message=Message(role="assistant", content=content, tool_calls=calls),
-                       finish_reason=finish, usage=openai_usage(body.get("usage")), id=body.get("id"))
+                       finish_reason=finish, usage=openai_usage(body.get("usage"), body.get("timings")),
+                       id=body.get("id"))
 
     def new_stream(self, call: Call) -> StreamState:
         """State of one chat stream."""
@@ -269,18 +278,15 @@ class OpenAIChat(Protocol):
             text = delta.get("content")
             if isinstance(text, list):
                 reasoning, text = _split_parts(text, reasoning)
-            if reasoning:
+            if isinstance(reasoning, str) and reasoning:
                 out.append(StreamChunk("thinking", text=reasoning))
-            if text:
+            if isinstance(text, str) and text:
                 out.append(StreamChunk("content", text=text))
             refusal = delta.get("refusal")
             if refusal and isinstance(refusal, str) and isinstance(state, _ChatStream):
                 state.refused = True
                 out.append(StreamChunk("content", text=refusal))
-            for fragment in delta.get("tool_calls") or ():
-                function = fragment.get("function") or {}
-                out.append(StreamChunk("tool_call", id=fragment.get("id"), name=function.get("name"),
-                                       arguments=function.get("arguments"), index=fragment.get("index", 0)))
+            out.extend(_tool_fragment(fragment) for fragment in delta.get("tool_calls") or ())
             reason = choice.get("finish_reason")
             if reason:
                 state.done = True
@@ -291,7 +297,7 @@ class OpenAIChat(Protocol):
         extra = state.call.quirks.get("usage_in")
         if not usage and extra and isinstance(payload.get(extra), Mapping):
             usage = payload[extra].get("usage")
-        counts = openai_usage(usage) if usage else None
+        counts = openai_usage(usage, payload.get("timings")) if usage else None
         if counts is not None:
             out.append(StreamChunk("meta", metadata={"usage": counts, "id": payload.get("id")}))
         return out
@@ -335,16 +341,30 @@ def _split_parts(parts: list[Any], reasoning: Any) -> tuple[Any, str]:
     return "".join(thought) or reasoning, "".join(text)
 
 
+def _tool_fragment(fragment: Mapping[str, Any]) -> StreamChunk:
+    """One streamed tool-call fragment (arguments sent as an object are encoded back to JSON text)."""
+    function = fragment.get("function") or {}
+    arguments = function.get("arguments")
+    if isinstance(arguments, Mapping):
+        arguments = json.dumps(arguments)
+    index = fragment.get("index", 0)
+    if not isinstance(index, int) or not isinstance(arguments, str | None):
+        raise TypeError(f"tool call fragment with index {index!r} and arguments {arguments!r}")
+    call_id, name = fragment.get("id"), function.get("name")
+    return StreamChunk("tool_call", id=call_id if isinstance(call_id, str) else None,
+                       name=name if isinstance(name, str) else None, arguments=arguments, index=index)
+
+
 def _tool_choice(choice: str | None) -> Any:
     if choice is None or choice in ("auto", "none", "required"):
         return choice
     return {"type": "function", "function": {"name": choice}}
 
 
-def _tool_call(raw: Mapping[str, Any], position: int, provider: str) -> ToolCall:
+def _tool_call(raw: Mapping[str, Any], position: int, provider: str, *, truncated: bool = False) -> ToolCall:
     function = raw.get("function") or {}
     name = function.get("name") or ""
     arguments = function.get("arguments")
-    parsed = arguments if isinstance(arguments, dict) else parse_arguments(arguments or "", name=name,
-                                                                           provider=provider)
+    parsed = arguments if isinstance(arguments, dict) else parse_arguments(
+        arguments or "", name=name, provider=provider, truncated=truncated)
     return ToolCall(id=raw.get("id") or f"call_{position}", name=name, arguments=parsed)
