@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
+
+from pydantic import ValidationError
 
 from ._sse import SSEDecoder
-from ._types import Message, Response, StreamChunk, TextPart, ThinkingPart, ToolCall
+from ._types import FinishReason, Message, Response, StreamChunk, TextPart, ThinkingPart, ToolCall
 from ._usage import build_usage
 from .errors import ReqLLMError, ResponseDecodeError, StreamTruncatedError
 from .providers.base import Call, Protocol, parse_arguments
 
 __all__ = ["ResponseBuilder", "StreamDecoder", "parse_arguments"]
 
-_MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError)
+_MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError, ArithmeticError)
+#: The type each StreamChunk field must have once a plugin made it.
+_CHUNK_FIELDS: tuple[tuple[str, type | tuple[type, ...]], ...] = (
+    ("text", str), ("index", int), ("id", (str, type(None))), ("name", (str, type(None))),
+    ("arguments", (str, type(None))), ("metadata", (dict, type(None))))
+_FINISH_REASONS = frozenset(get_args(FinishReason))
 
 
 class StreamDecoder:
@@ -51,9 +58,13 @@ class StreamDecoder:
         if self.error is not None:
             return chunks
         try:
-            chunks.extend(self.protocol.end_stream(self.state))
+            chunks.extend(self._checked(self.protocol.end_stream(self.state), "end of stream"))
         except ReqLLMError as exc:
             self.error = exc
+            return chunks
+        except _MALFORMED as exc:
+            self.error = ResponseDecodeError(f"malformed end of stream: {exc!r}",
+                                             provider=self.call.provider.id, field="end_stream")
             return chunks
         if not self.state.done:
             self.error = StreamTruncatedError(
@@ -68,7 +79,7 @@ class StreamDecoder:
         state = self.state
         for event in events:
             try:
-                chunks.extend(parse(state, event))
+                chunks.extend(self._checked(parse(state, event), f"event:{event.event}"))
             except ReqLLMError as exc:
                 self.error = exc
                 break
@@ -77,6 +88,17 @@ class StreamDecoder:
                     f"malformed {event.event!r} event: {exc!r}", provider=self.call.provider.id,
                     field=f"event:{event.event}", raw=event.data)
                 break
+        return chunks
+
+    def _checked(self, chunks: list[StreamChunk], where: str) -> list[StreamChunk]:
+        """The plugin's chunks, once each field holds its type (a wrong value came from the wire)."""
+        for chunk in chunks:
+            for name, kind in _CHUNK_FIELDS:
+                value = getattr(chunk, name)
+                if not isinstance(value, kind):
+                    raise ResponseDecodeError(
+                        f"a {chunk.type} chunk decoded from {where} has {name}={value!r:.80}",
+                        provider=self.call.provider.id, field=where, raw=chunk)
         return chunks
 
 
@@ -133,15 +155,24 @@ class ResponseBuilder:
         else:
             meta = chunk.metadata
             if meta:
-                if "usage" in meta:
-                    self.usage.update(meta["usage"])
+                usage = meta.get("usage")
+                if isinstance(usage, dict):
+                    self.usage.update(usage)
                 if meta.get("finish_reason"):
                     self.finish_reason = meta["finish_reason"]
                 if meta.get("id"):
                     self.response_id = meta["id"]
 
     def build(self) -> Response:
-        """The Response the chunks so far describe."""
+        """The Response the chunks so far describe; a ResponseDecodeError when they cannot make one."""
+        try:
+            return self._build()
+        except _MALFORMED as exc:
+            raise ResponseDecodeError(f"the streamed chunks do not make a response: {exc!r}",
+                                      provider=self.call.provider.id,
+                                      field=_location(exc, "stream")) from None
+
+    def _build(self) -> Response:
         content: list[TextPart | ThinkingPart] = []
         for kind, _, texts, meta in self._parts:
             text = "".join(texts)
@@ -149,8 +180,8 @@ class ResponseBuilder:
                 if text or meta:
                     content.append(TextPart(text=text, metadata=meta))
             else:
-                signature = meta.pop("signature", None) if meta else None
-                content.append(ThinkingPart(text=text, signature=signature, metadata=meta))
+                rest = {k: v for k, v in meta.items() if k != "signature"}
+                content.append(ThinkingPart(text=text, signature=meta.get("signature"), metadata=rest))
         truncated = self.finish_reason == "length"
         provider = self.call.provider.id
         calls = [
@@ -165,10 +196,32 @@ class ResponseBuilder:
 
 def finish_response(call: Call, message: Message, finish_reason: str | None, usage: dict[str, Any] | None,
                     response_id: str | None, raw: Any) -> Response:
-    """The core's last word on every Response: normalized finish reason, usage with cost."""
+    """The core's last word on every Response: normalized finish reason, usage with cost.
+
+    Values a plugin passed on from the wire unchecked (counts that are not numbers, an id that is
+    not a string) make a ResponseDecodeError naming the field.
+    """
     reason = finish_reason or "stop"
+    if not isinstance(reason, str) or reason not in _FINISH_REASONS:
+        reason = "other"
     if message.tool_calls and reason == "stop":
         # Forced tool choice (OpenAI) and Gemini function calls report "stop"; the call is the answer.
         reason = "tool_calls"
-    return Response(model=call.model.spec, message=message, finish_reason=reason,  # type: ignore[arg-type]
-                    usage=build_usage(usage, call.model), id=response_id, raw=raw)
+    try:
+        counts = build_usage(usage, call.model)
+    except _MALFORMED as exc:
+        raise ResponseDecodeError(f"usage counts are not numbers: {exc!r}", provider=call.provider.id,
+                                  field="usage", raw=raw if raw is not None else usage) from None
+    try:
+        return Response(model=call.model.spec, message=message, finish_reason=reason,
+                        usage=counts, id=response_id, raw=raw)
+    except ValidationError as exc:
+        raise ResponseDecodeError(f"the decoded response is malformed: {exc}", provider=call.provider.id,
+                                  field=_location(exc, "body"), raw=raw) from None
+
+
+def _location(exc: Exception, default: str) -> str:
+    """The dotted location of the first pydantic validation error, else ``default``."""
+    if isinstance(exc, ValidationError) and exc.errors():
+        return ".".join(str(p) for p in exc.errors()[0]["loc"]) or default
+    return default

@@ -145,6 +145,8 @@ class OpenAIChat(Protocol):
         "rename_fields": "body field -> the server's name for it, e.g. {'seed': 'random_seed'} (Mistral)",
         "tool_choice_map": "tool_choice word -> the server's word, e.g. {'required': 'any'} (Mistral)",
         "reject_fields": "body field -> why the server cannot take it; a call using it fails before sending",
+        "no_done_marker": "the stream ends after finish_reason without 'data: [DONE]' (else a missing [DONE] "
+                          "is a truncated stream)",
     }
 
     # -- requests ----------------------------------------------------------------------------
@@ -289,7 +291,8 @@ class OpenAIChat(Protocol):
             out.extend(_tool_fragment(fragment) for fragment in delta.get("tool_calls") or ())
             reason = choice.get("finish_reason")
             if reason:
-                state.done = True
+                if state.call.quirks.get("no_done_marker"):
+                    state.done = True
                 refused = isinstance(state, _ChatStream) and state.refused
                 finish = "content_filter" if refused else FINISH_REASONS.get(reason, "other")
                 out.append(StreamChunk("meta", metadata={"finish_reason": finish, "id": payload.get("id")}))
