@@ -16,7 +16,7 @@ from ._api import (
     stream_text,
 )
 from ._options import normalize_messages
-from ._sse import SSEDecoder, ServerSentEvent
+from ._sse import ServerSentEvent, SSEDecoder
 from ._streaming import AsyncStreamResponse, StreamResponse
 from ._types import (
     EmbedResponse,

@@ -37,7 +37,8 @@ def _response(exchange: Exchange, body: Any) -> Response:
     decoded = exchange.parse(body)
     if not isinstance(decoded, Decoded):
         raise TypeError(f"{exchange.protocol.id}.parse_response returned {type(decoded).__name__}")
-    return finish_response(exchange.call, decoded.message, decoded.finish_reason, decoded.usage, decoded.id, body)
+    return finish_response(exchange.call, decoded.message, decoded.finish_reason, decoded.usage, decoded.id,
+                           body)
 
 
 def _complete_sync(exchange: Exchange) -> Response:
@@ -125,8 +126,9 @@ async def agenerate_object(model: ModelLike, messages: Any, schema: Any, **opts:
 # -- embeddings ---------------------------------------------------------------------------------
 def _prepare_embed(model: ModelLike, input: Any, opts: dict[str, Any]) -> Exchange:
     inputs = [input] if isinstance(input, str) else input
-    if not isinstance(inputs, list | tuple) or not inputs or not all(isinstance(i, str) for i in inputs):
-        raise InvalidOptionError("embed input must be a non-empty string or list of strings")
+    valid = isinstance(inputs, list | tuple) and inputs and all(isinstance(i, str) and i for i in inputs)
+    if not valid:
+        raise InvalidOptionError("embed input must be a non-empty string or a non-empty list of them")
     return prepare("embed", model, opts, inputs=list(inputs))
 
 

@@ -70,16 +70,18 @@ def _tool(value: Any, position: int) -> Tool:
         try:
             return Tool(name=spec["name"], description=spec.get("description", ""),
                         parameters=spec.get("parameters") or {"type": "object", "properties": {}})
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InvalidOptionError(f"option tools[{position}] is not a valid tool: {exc}") from None
-    raise InvalidOptionError(f"option tools[{position}] must be a reqllm.Tool or a dict, not {type(value).__name__}")
+    raise InvalidOptionError(
+        f"option tools[{position}] must be a reqllm.Tool or a dict, not {type(value).__name__}")
 
 
 def _tool_choice(value: Any, tools: list[Tool] | None) -> str:
     if isinstance(value, Mapping):
         value = (value.get("function") or {}).get("name") or value.get("name")
     if not isinstance(value, str):
-        raise InvalidOptionError(f"option tool_choice={value!r} must be 'auto', 'none', 'required' or a tool name")
+        raise InvalidOptionError(
+            f"option tool_choice={value!r} must be 'auto', 'none', 'required' or a tool name")
     if value in _TOOL_CHOICES:
         return value
     names = [t.name for t in tools or []]
@@ -118,7 +120,8 @@ def parse_options(opts: Mapping[str, Any]) -> Options:
             o.stop = stops
         elif name == "tools":
             if not isinstance(value, list | tuple):
-                raise InvalidOptionError(f"option tools must be a list of reqllm.Tool, not {type(value).__name__}")
+                raise InvalidOptionError(
+                    f"option tools must be a list of reqllm.Tool, not {type(value).__name__}")
             o.tools = [_tool(t, i) for i, t in enumerate(value)]
         elif name == "reasoning":
             _reasoning(o, value)
@@ -148,14 +151,16 @@ def _reasoning(o: Options, value: Any) -> None:
     if isinstance(value, Mapping):
         effort, budget = value.get("effort"), value.get("budget_tokens", value.get("budget"))
     elif isinstance(value, bool):
-        raise InvalidOptionError("option reasoning must be an effort ('low', 'medium', 'high', ...) or a token budget")
+        raise InvalidOptionError(
+            "option reasoning must be an effort ('low', 'medium', 'high', ...) or a token budget")
     elif isinstance(value, int):
         effort, budget = None, value
     else:
         effort, budget = value, None
     if effort is not None:
         if effort not in _EFFORTS:
-            raise InvalidOptionError(f"option reasoning effort {effort!r} must be one of {', '.join(_EFFORTS)}")
+            raise InvalidOptionError(
+                f"option reasoning effort {effort!r} must be one of {', '.join(_EFFORTS)}")
         o.reasoning_effort = effort
     if budget is not None:
         o.reasoning_budget = _integer("reasoning budget", budget, 0)
@@ -164,15 +169,16 @@ def _reasoning(o: Options, value: Any) -> None:
 def normalize_messages(messages: Any, system: str | None) -> list[Message]:
     """A string, Messages or OpenAI-style dicts become Messages; ``system`` goes first."""
     if isinstance(messages, str):
-        out = [Message(role="user", content=messages)]  # type: ignore[arg-type]
+        out = [Message(role="user", content=messages)]
     elif isinstance(messages, Message):
         out = [messages]
     elif isinstance(messages, list | tuple):
         out = [_message(m, i) for i, m in enumerate(messages)]
     else:
-        raise InvalidOptionError(f"messages must be a string or a list of messages, not {type(messages).__name__}")
+        raise InvalidOptionError(
+            f"messages must be a string or a list of messages, not {type(messages).__name__}")
     if system is not None:
-        out.insert(0, Message(role="system", content=system))  # type: ignore[arg-type]
+        out.insert(0, Message(role="system", content=system))
     if not any(m.role != "system" for m in out):
         raise InvalidOptionError("messages hold no user turn: give at least one non-system message")
     return out
@@ -182,15 +188,16 @@ def _message(value: Any, position: int) -> Message:
     if isinstance(value, Message):
         return value
     if not isinstance(value, Mapping):
-        raise InvalidOptionError(f"messages[{position}] must be a Message or a dict, not {type(value).__name__}")
+        raise InvalidOptionError(
+            f"messages[{position}] must be a Message or a dict, not {type(value).__name__}")
     data = dict(value)
     if data.get("role") == "developer":
         data["role"] = "system"
-    if data.get("tool_calls"):
-        data["tool_calls"] = [_openai_tool_call(c) for c in data["tool_calls"]]
     try:
+        if data.get("tool_calls"):
+            data["tool_calls"] = [_openai_tool_call(c) for c in data["tool_calls"]]
         return Message.model_validate(data)
-    except ValueError as exc:
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise InvalidOptionError(f"messages[{position}] is not a valid message: {exc}") from None
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import email.utils
+import math
 import random
 import time
 
@@ -41,19 +43,30 @@ def retry_after(response: httpx.Response | None) -> float | None:
     headers = response.headers
     value = headers.get("retry-after-ms")
     if value:
-        try:
-            return max(float(value) / 1000.0, 0.0)
-        except ValueError:
-            pass
+        seconds = _seconds(value)
+        if seconds is not None:
+            return seconds / 1000.0
     value = headers.get("retry-after")
     if value:
+        seconds = _seconds(value)
+        if seconds is not None:
+            return seconds
         try:
-            return max(float(value), 0.0)
-        except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value) if value else None
-            if parsed is not None:
-                return max(parsed.timestamp() - time.time(), 0.0)
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None  # neither seconds nor an HTTP date: no hint
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=datetime.UTC)
+        return max(parsed.timestamp() - time.time(), 0.0)
     return None
+
+
+def _seconds(value: str) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return max(number, 0.0) if math.isfinite(number) else None
 
 
 def delay_for(attempt: int, error: ReqLLMError) -> float | None:
@@ -61,7 +74,7 @@ def delay_for(attempt: int, error: ReqLLMError) -> float | None:
     hint = error.retry_after if isinstance(error, APIError) else None
     if hint is not None:
         return hint if hint <= MAX_DELAY else None
-    backoff = min(BASE_DELAY * 2 ** (attempt - 1), MAX_BACKOFF)
+    backoff = min(BASE_DELAY * 2.0 ** (attempt - 1), MAX_BACKOFF)
     delay = backoff * (1 - 0.25 * random.random())
     if isinstance(error, RateLimitError):
         delay = max(delay, 1.0)

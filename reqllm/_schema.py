@@ -34,7 +34,8 @@ class ObjectSchema:
             self.json_schema = schema
             self.name = name or str(schema.get("title") or "output")
         else:
-            raise InvalidOptionError(f"schema must be a pydantic model class or a JSON-schema dict, not {schema!r}")
+            raise InvalidOptionError(
+                f"schema must be a pydantic model class or a JSON-schema dict, not {schema!r}")
         self.name = re.sub(r"[^A-Za-z0-9_-]", "_", self.name)[:64]
 
     def validate(self, value: Any, raw_text: str) -> Any:
@@ -59,7 +60,8 @@ class ObjectSchema:
         try:
             return json.loads(fenced.group(1) if fenced else text)
         except ValueError as exc:
-            raise ObjectValidationError(f"output is not valid JSON: {exc}", field=None, raw_text=text) from None
+            raise ObjectValidationError(f"output is not valid JSON: {exc}", field=None,
+                                        raw_text=text) from None
 
 
 def _check(value: Any, schema: dict[str, Any], root: dict[str, Any], path: str) -> tuple[str, str] | None:
@@ -86,9 +88,7 @@ def _check(value: Any, schema: dict[str, Any], root: dict[str, Any], path: str) 
     kinds = schema.get("type")
     if kinds is not None:
         names = kinds if isinstance(kinds, list) else [kinds]
-        ok = any(isinstance(value, _TYPES.get(n, (object,))) and not (n in ("integer", "number") and isinstance(
-            value, bool)) for n in names)
-        if not ok:
+        if not any(_is_type(value, n) for n in names):
             return path, f"expected {' or '.join(names)}, got {type(value).__name__}"
     if isinstance(value, dict):
         props: dict[str, Any] = schema.get("properties", {})
@@ -108,6 +108,14 @@ def _check(value: Any, schema: dict[str, Any], root: dict[str, Any], path: str) 
             if problem:
                 return problem
     return None
+
+
+def _is_type(value: Any, name: str) -> bool:
+    if name in ("integer", "number") and isinstance(value, bool):
+        return False
+    if name == "integer" and isinstance(value, float):
+        return value.is_integer()  # JSON Schema: 3.0 is an integer
+    return isinstance(value, _TYPES.get(name, (object,)))
 
 
 def _join(path: str, name: str) -> str:

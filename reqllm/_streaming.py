@@ -10,7 +10,7 @@ import httpx
 from ._http import Exchange
 from ._stream import ResponseBuilder, StreamDecoder
 from ._types import Response, StreamChunk
-from .errors import ReqLLMError
+from .errors import ReqLLMError, StreamError
 
 __all__ = ["AsyncStreamResponse", "StreamResponse"]
 
@@ -54,7 +54,16 @@ class _StreamBase:
             self._response = self._builder.build()
         except ReqLLMError as exc:
             raise self._fail(exc) from None
-        self._exchange.succeed(self.chunks)
+        self._exchange.succeed(self.chunks, usage=self._response.usage)
+
+    def _result(self) -> Response:
+        if self._error is not None:
+            raise self._error
+        if self._response is None:
+            error = StreamError("the stream was closed before it finished; the chunks so far are in .chunks")
+            error.chunks = list(self.chunks)
+            raise error
+        return self._response
 
     def _check_once(self) -> None:
         if self._started:
@@ -100,10 +109,7 @@ class StreamResponse(_StreamBase):
         if self._iterator is not None:
             for _ in self._iterator:
                 pass
-        if self._error is not None:
-            raise self._error
-        assert self._response is not None
-        return self._response
+        return self._result()
 
     def _run(self) -> Iterator[StreamChunk]:
         exchange = self._exchange
@@ -165,10 +171,7 @@ class AsyncStreamResponse(_StreamBase):
         if self._iterator is not None:
             async for _ in self._iterator:
                 pass
-        if self._error is not None:
-            raise self._error
-        assert self._response is not None
-        return self._response
+        return self._result()
 
     async def _run(self) -> AsyncIterator[StreamChunk]:
         exchange = self._exchange

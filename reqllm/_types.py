@@ -92,25 +92,25 @@ class Message(BaseModel):
     @classmethod
     def user(cls, content: str | list[Any]) -> Message:
         """A user turn."""
-        return cls(role="user", content=content)  # type: ignore[arg-type]
+        return cls(role="user", content=content)
 
     @classmethod
     def system(cls, content: str) -> Message:
         """A system turn."""
-        return cls(role="system", content=content)  # type: ignore[arg-type]
+        return cls(role="system", content=content)
 
     @classmethod
     def assistant(cls, content: str, tool_calls: list[ToolCall] | None = None) -> Message:
         """An assistant turn, e.g. a few-shot example."""
-        return cls(role="assistant", content=content, tool_calls=tool_calls or [])  # type: ignore[arg-type]
+        return cls(role="assistant", content=content, tool_calls=tool_calls or [])
 
     @classmethod
     def tool_result(cls, call: ToolCall | str, result: Any, *, name: str | None = None) -> Message:
-        """The result of a tool call, to send back; non-string results are JSON-encoded."""
+        """The result of a tool call, to send back; non-string results are JSON-encoded (str() fallback)."""
         call_id = call.id if isinstance(call, ToolCall) else call
         tool_name = name or (call.name if isinstance(call, ToolCall) else None)
-        text = result if isinstance(result, str) else json.dumps(result)
-        return cls(role="tool", content=text, tool_call_id=call_id, name=tool_name)  # type: ignore[arg-type]
+        text = result if isinstance(result, str) else json.dumps(result, default=str)
+        return cls(role="tool", content=text, tool_call_id=call_id, name=tool_name)
 
     @property
     def text(self) -> str:

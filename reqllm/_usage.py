@@ -19,12 +19,15 @@ _FIELDS = ("input_tokens", "output_tokens", "total_tokens", "reasoning_tokens", 
 
 
 def build_usage(counts: dict[str, Any] | None, model: Model) -> Usage:
-    """A Usage from the counts a plugin decoded, with total and cost filled in."""
+    """A Usage from the counts a plugin decoded, with total and cost filled in.
+
+    No counts at all (the provider reported no usage) leave the cost unknown: None, not 0.
+    """
     values = {k: int(counts.get(k) or 0) for k in _FIELDS} if counts else dict.fromkeys(_FIELDS, 0)
     if not values["total_tokens"]:
         values["total_tokens"] = values["input_tokens"] + values["output_tokens"]
     usage = Usage(**values)
-    usage.cost = cost_of(usage, model)
+    usage.cost = cost_of(usage, model) if counts else None
     return usage
 
 

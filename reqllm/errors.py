@@ -194,17 +194,33 @@ _BY_KIND: dict[str, type[APIError]] = {
 
 
 def error_class(kind: str | None, status: int | None) -> type[APIError]:
-    """The APIError subclass for a plugin's error kind, else for the HTTP status."""
-    if kind in _BY_KIND:
-        return _BY_KIND[kind]
+    """The APIError subclass for an HTTP status and a plugin's error kind.
+
+    A definitive status (401/403, 429, 5xx) wins over a kind that contradicts it (OpenAI answers a
+    bad key with 401 and type "invalid_request_error"); a kind refines it (503 + "overloaded" is an
+    OverloadedError) and decides on an ambiguous status (Gemini's API_KEY_INVALID comes with 400)
+    or on none (in-stream errors).
+    """
+    by_kind = _BY_KIND.get(kind or "")
+    by_status = _status_class(status)
+    if by_kind is None:
+        return by_status or APIError
+    if by_status is None or issubclass(by_kind, by_status):
+        return by_kind
+    if status is not None and (status in (401, 403, 429) or status >= 500):
+        return by_status
+    return by_kind
+
+
+def _status_class(status: int | None) -> type[APIError] | None:
+    if status is None or status < 400:
+        return None
     if status in (401, 403):
         return AuthenticationError
     if status == 429:
         return RateLimitError
     if status == 529:
         return OverloadedError
-    if status is not None and status >= 500:
+    if status >= 500:
         return ProviderUnavailableError
-    if status is not None and 400 <= status < 500:
-        return InvalidRequestError
-    return APIError
+    return InvalidRequestError

@@ -106,7 +106,8 @@ class Capability:
 
     def advertised(self, model: Any) -> bool:
         """True when the registry says the model has this capability."""
-        return self._advertised(_model(model))
+        resolved = _model(model)
+        return self.id not in resolved.unsupported and self._advertised(resolved)
 
     def verify(self, model: Any, **opts: Any) -> CapabilityResult:
         """Exercise the capability; failures are reported in the result, never raised."""

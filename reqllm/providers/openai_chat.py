@@ -105,7 +105,7 @@ def _content(message: Message) -> str | list[dict[str, Any]]:
     return out
 
 
-def _message(message: Message) -> dict[str, Any]:
+def _message(message: Message, content_not_null: bool = False) -> dict[str, Any]:
     if message.role == "tool":
         return {"role": "tool", "tool_call_id": message.tool_call_id or "", "content": _content(message)}
     out: dict[str, Any] = {"role": message.role, "content": _content(message)}
@@ -116,7 +116,7 @@ def _message(message: Message) -> dict[str, Any]:
             for c in message.tool_calls
         ]
         if not out["content"]:
-            out["content"] = None
+            out["content"] = "" if content_not_null else None
     return out
 
 
@@ -145,6 +145,7 @@ class OpenAIChat(Protocol):
         "rename_fields": "body field -> the server's name for it, e.g. {'seed': 'random_seed'} (Mistral)",
         "tool_choice_map": "tool_choice word -> the server's word, e.g. {'required': 'any'} (Mistral)",
         "reject_fields": "body field -> why the server cannot take it; a call using it fails before sending",
+        "assistant_content_not_null": "send '' instead of null content beside assistant tool calls",
         "no_done_marker": "the stream ends after finish_reason without 'data: [DONE]' (else a missing [DONE] "
                           "is a truncated stream)",
     }
@@ -163,7 +164,8 @@ class OpenAIChat(Protocol):
         """The JSON body of a chat completion."""
         o = call.options
         quirks = call.quirks
-        body: dict[str, Any] = {"model": call.model.id, "messages": [_message(m) for m in call.messages]}
+        not_null = bool(quirks.get("assistant_content_not_null"))
+        body: dict[str, Any] = {"model": call.model.id, "messages": [_message(m, not_null) for m in call.messages]}
         if o.temperature is not None:
             body["temperature"] = o.temperature
         if o.max_tokens is not None:

@@ -64,6 +64,8 @@ class Model(BaseModel):
     protocol: str | None = None
     #: Base URL for this model when it differs from its provider's (catalogue: per-model ``provider.api``).
     base_url: str | None = None
+    #: Capability ids this model is known NOT to have, though its other metadata would suggest it.
+    unsupported: tuple[str, ...] = ()
     #: True when the model was not in the catalogue (the ``allow_unknown`` escape hatch).
     uncatalogued: bool = False
 
@@ -99,6 +101,7 @@ class Model(BaseModel):
             limit=Limit(**data.get("limit", {})),
             embedding=embedding,
             protocol=data.get("protocol"),
+            unsupported=tuple(data.get("unsupported", ())),
         )
 
 

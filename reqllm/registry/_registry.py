@@ -95,6 +95,8 @@ class Registry:
             if pid not in providers:
                 providers[pid] = Provider(**_key_variables_only({"id": pid, **fields}))
                 raw_models[pid] = {}
+        for pid, models in data.get("models", {}).items():
+            raw_models[pid] = {**raw_models.get(pid, {}), **models}
         for provider, models in self._custom_providers.values():
             providers[provider.id] = provider
             raw_models.setdefault(provider.id, {})

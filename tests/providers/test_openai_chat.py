@@ -449,6 +449,7 @@ def test_stream_with_finish_reason_but_no_done_is_truncated() -> None:
     assert "".join(c.text for c in info.value.chunks) == "fine"
 
 
+@registry_snapshot()
 def test_a_provider_without_done_marker_ends_at_finish_reason() -> None:
     reqllm.register_provider("no-done", base_url="https://nodone.example/v1", models=["m"],
                              quirks={"no_done_marker": True})
