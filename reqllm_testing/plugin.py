@@ -1,1 +1,178 @@
-"""pytest plugin for reqllm fixtures (being written)."""
+"""The pytest plugin (entry point ``pytest11: reqllm``): options, the ``reqllm`` marker, ``reqllm_fixture``.
+
+Thin on purpose: this module is imported by every pytest session of every project that has
+reqllm installed, so it imports neither reqllm nor any heavy dependency; the work lives in
+``pytest_fixture``, ``session`` and ``recorder``, imported when a test asks for a fixture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+__all__ = ["fixtures_root", "record_mode", "reqllm_fixture", "run_id"]
+
+_MODES = {"all": "record", "record": "record", "missing": "missing", "replay": "replay", "none": "replay"}
+_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+_BLOCK = pytest.StashKey[contextlib.ExitStack]()
+_RUN_ID = pytest.StashKey[str]()
+
+
+class _HookSpecs:
+    @pytest.hookspec
+    def pytest_reqllm_redact(self, interaction: dict[str, Any]) -> dict[str, Any] | None:
+        """Redact one interaction before it is written; return it changed, or change it in place."""
+
+    @pytest.hookspec
+    def pytest_reqllm_fixture_paths(self, item: pytest.Item) -> list[str] | None:
+        """Fixture files ``item`` uses beyond its own (``reqllm fixtures check`` counts them as used)."""
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(_HookSpecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("reqllm", "reqllm fixtures: record and replay LLM provider traffic")
+    group.addoption("--reqllm-record", dest="reqllm_record", nargs="?", const="all", default=None,
+                    metavar="MODE", help="record the fixtures the selected tests use: 'all' (default when no "
+                    "MODE is given: re-record) or 'missing' (only files that do not exist); default: replay")
+    group.addoption("--reqllm-fixtures-dir", dest="reqllm_fixtures_dir", default=None, metavar="PATH",
+                    help="where fixture files live (default: ini reqllm_fixtures_dir, "
+                    "else tests/fixtures/reqllm)")
+    group.addoption("--reqllm-block-network", dest="reqllm_block_network", action="store_true",
+                    help="make any reqllm call outside a fixture fail")
+    group.addoption("--reqllm-update-decoded", dest="reqllm_update_decoded", action="store_true",
+                    help="replay and re-generate the decoded part of fixtures (after a deliberate parser "
+                    "change)")
+    group.addoption("--reqllm-replay-timing", dest="reqllm_replay_timing", type=float, default=None,
+                    metavar="SCALE", help="replay streams at their recorded pace times SCALE "
+                    "(1.0 = as recorded)")
+    parser.addini("reqllm_fixtures_dir", "directory of reqllm fixture files", default="tests/fixtures/reqllm")
+    parser.addini("reqllm_ignore_fields", "JSON paths in request bodies ignored when matching (a.b, a.*.c)",
+                  type="linelist", default=[])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser,
+                                  args: list[str]) -> None:
+    # "--reqllm-record tests/x.py": the bare flag must not swallow the path that follows it.
+    for i, arg in enumerate(args[:-1]):
+        if arg == "--reqllm-record" and args[i + 1] not in _MODES:
+            args[i] = "--reqllm-record=all"
+
+
+def record_mode(config: pytest.Config) -> str:
+    """``record``, ``missing`` or ``replay``: from --reqllm-record, else REQLLM_FIXTURES, else replay."""
+    value = config.getoption("reqllm_record", None) or os.environ.get("REQLLM_FIXTURES") or "replay"
+    if value not in _MODES:
+        raise pytest.UsageError(f"--reqllm-record / REQLLM_FIXTURES: unknown mode {value!r}; "
+                                f"expected one of: {', '.join(_MODES)}")
+    return _MODES[value]
+
+
+def fixtures_root(config: pytest.Config) -> Path:
+    """The fixtures directory (absolute): --reqllm-fixtures-dir, else ini reqllm_fixtures_dir."""
+    value = config.getoption("reqllm_fixtures_dir", None) or config.getini("reqllm_fixtures_dir")
+    root = Path(str(value or "tests/fixtures/reqllm"))
+    return root if root.is_absolute() else Path(config.rootpath) / root
+
+
+def run_id(config: pytest.Config) -> str:
+    """One id per test run, shared by xdist workers (fixtures shared by tests are appended, not replaced)."""
+    value = config.stash.get(_RUN_ID, None)
+    if value is None:
+        worker = getattr(config, "workerinput", None)
+        uid = worker.get("testrunuid") if isinstance(worker, dict) else None
+        value = config.stash[_RUN_ID] = str(uid) if uid else uuid.uuid4().hex
+    return value
+
+
+class _Summary:
+    """Adds up the fixture counts of every test (also from xdist workers) for the terminal summary."""
+
+    def __init__(self) -> None:
+        self.counts = {"replayed": 0, "recorded": 0, "missing": 0, "mismatched": 0, "unused": 0}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "teardown":
+            for key, value in report.user_properties:
+                if key == "reqllm" and isinstance(value, dict):
+                    for name, count in value.items():
+                        self.counts[name] = self.counts.get(name, 0) + int(count)
+
+    def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
+        c = self.counts
+        if not any(c.values()) or hasattr(config, "workerinput"):
+            return
+        line = f"reqllm: {c['replayed']} replayed, {c['recorded']} recorded, {c['missing']} missing"
+        line += "".join(f", {c[k]} {k}" for k in ("mismatched", "unused") if c.get(k))
+        terminalreporter.write_line(line)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "reqllm(fixture=None, allow_unused=False, ignore_fields=(), timing=None): use the "
+        "reqllm fixture: a named fixture shared between tests, allow recorded interactions to go "
+        "unused, JSON paths of the request body ignored when matching, replay streams at the recorded "
+        "pace times timing")
+    record_mode(config)
+    config.pluginmanager.register(_Summary(), "reqllm-summary")
+    if config.getoption("reqllm_block_network", False):
+        from reqllm._transport import install_hook
+
+        from .recorder import BlockingHook
+
+        stack = contextlib.ExitStack()
+        stack.enter_context(install_hook(BlockingHook(), process_wide=True))
+        config.stash[_BLOCK] = stack
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    stack = config.stash.get(_BLOCK, None)
+    if stack is not None:
+        stack.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for marker in item.iter_markers("reqllm"):
+            from .pytest_fixture import check_marker
+
+            try:
+                check_marker(marker)
+            except ValueError as exc:
+                raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    item.stash.setdefault(_REPORTS, {})[report.when] = report
+    return report
+
+
+@pytest.fixture
+def reqllm_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Every reqllm call of the test is replayed from (with --reqllm-record: recorded into) its fixture."""
+    from .pytest_fixture import ReqLLMFixture, Settings
+
+    fixture = ReqLLMFixture(request, Settings.from_config(request.config))
+    fixture.start()
+    yield fixture
+    reports = request.node.stash.get(_REPORTS, {})
+    passed = all(r.passed for r in reports.values()) and "call" in reports
+    fixture.finish(passed)
+
+
+@pytest.fixture(autouse=True)
+def _reqllm_marker(request: pytest.FixtureRequest) -> None:
+    """``@pytest.mark.reqllm`` implies ``reqllm_fixture``; other tests are untouched."""
+    if request.node.get_closest_marker("reqllm") is not None:
+        request.getfixturevalue("reqllm_fixture")

@@ -1,0 +1,342 @@
+"""What ``reqllm fixtures check | scan`` report: unloadable, stale, orphaned fixtures; secret-looking text.
+
+* stale: the final response of a call, re-decoded by the current reqllm (through the same core
+  path a replay takes), differs from the decoded part stored when it was recorded;
+* orphaned: no collected test would use the file (tests are collected quietly in-process; names
+  come from ``reqllm_fixture``'s naming, ``@pytest.mark.reqllm(fixture=...)``, literal
+  ``.use("name")`` / ``use_fixture("path")`` calls in test modules, and the
+  ``pytest_reqllm_fixture_paths`` hook).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from . import fixture_file
+from .errors import ReqLLMTestingError
+from .redaction import PLACEHOLDER, SECRET_PATTERNS
+
+__all__ = [
+    "Finding",
+    "default_root",
+    "fixture_files",
+    "orphans",
+    "redecode",
+    "scan_file",
+    "scan_paths",
+    "stale",
+    "unloadable",
+    "used_fixture_paths",
+]
+
+_USE_NAME = re.compile(r"""\.use\(\s*(?:name\s*=\s*)?["']([^"']+)["']""")
+_USE_PATH = re.compile(r"""use_fixture\(\s*(?:path\s*=\s*)?["']([^"']+)["']""")
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """One problem: the file, what kind, and a readable detail."""
+
+    path: Path
+    kind: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.path}" + (f" — {self.detail}" if self.detail else "")
+
+
+def fixture_files(root: Path) -> list[Path]:
+    """Every fixture file under ``root`` (sorted)."""
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*.json") if not p.name.startswith("."))
+
+
+# -- stale ------------------------------------------------------------------------------------------
+class _ServeRecorded(httpx.BaseTransport):
+    """Answers any request with one recorded response (the re-decoding does not depend on the request)."""
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        from .recorder import Compiled
+
+        self.compiled = Compiled(response)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        from .recorder import ReplayStream, transport_error
+
+        compiled = self.compiled
+        if compiled.status is None:
+            raise transport_error(compiled.error or {}, request)
+        return httpx.Response(compiled.status, headers=compiled.headers, request=request,
+                              stream=ReplayStream(compiled.chunks, error=compiled.error, request=request))
+
+
+class _Capture:
+    def __init__(self) -> None:
+        self.decoded: dict[str, Any] | None = None
+
+    def wrap(self, transport: httpx.BaseTransport, call: Any) -> httpx.BaseTransport:
+        return transport
+
+    def wrap_async(self, transport: httpx.AsyncBaseTransport, call: Any) -> httpx.AsyncBaseTransport:
+        return transport
+
+    def placeholder_key(self, call: Any) -> str | None:
+        return "reqllm-check-key"
+
+    def on_result(self, call: Any, result: Any, error: BaseException | None) -> None:
+        from .session import decoded_of
+
+        self.decoded = decoded_of(call, result, error)
+
+
+def redecode(interaction: dict[str, Any]) -> dict[str, Any]:
+    """The decoded part the current reqllm gives the interaction's response (ValueError if it cannot)."""
+    from reqllm import ReqLLMError
+    from reqllm._api import _complete_sync
+    from reqllm._http import prepare
+    from reqllm._streaming import StreamResponse
+    from reqllm._transport import install_hook
+
+    meta = interaction.get("meta") or {}
+    model, operation, stream = meta.get("model"), meta.get("operation", "chat"), bool(meta.get("stream"))
+    if not model:
+        raise ValueError("no meta.model to re-decode with")
+    client = httpx.Client(transport=_ServeRecorded(interaction["response"]))
+    opts: dict[str, Any] = {"api_key": "reqllm-check-key", "base_url": "http://reqllm-check.invalid/v1",
+                            "max_retries": 0, "http_client": client}
+    body = interaction["request"].get("body")
+    capture = _Capture()
+    try:
+        with install_hook(capture):
+            if operation == "embed":
+                import reqllm
+
+                inputs = body.get("input") if isinstance(body, dict) else None
+                inputs = [inputs] if isinstance(inputs, str) else inputs
+                if not isinstance(inputs, list) or not inputs:
+                    raise ValueError("no embedding input in the recorded request")
+                reqllm.embed(model, [str(i) for i in inputs], **opts)
+            else:
+                schema = {"type": "object"} if operation == "object" else None
+                exchange = prepare(operation, model, opts, messages="check", stream=stream, schema=schema)
+                if stream:
+                    for _ in StreamResponse(exchange):
+                        pass
+                else:
+                    _complete_sync(exchange)
+    except ReqLLMError as exc:
+        if capture.decoded is None:  # raised before any request: the model or options are unknown here
+            raise ValueError(f"cannot re-decode: {exc}") from None
+    finally:
+        client.close()
+    if capture.decoded is None:
+        raise ValueError("re-decoding produced no result")
+    return capture.decoded
+
+
+def _without_object(decoded: dict[str, Any]) -> dict[str, Any]:
+    response = decoded.get("response")
+    if isinstance(response, dict) and "object" in response:
+        return {**decoded, "response": {k: v for k, v in response.items() if k != "object"}}
+    return decoded
+
+
+def stale(path: Path) -> Iterator[Finding]:
+    """Findings for the interactions of ``path`` whose decoded part the current parser no longer gives."""
+    from .matching import diff_text
+    from .session import _comparable, same_decoded
+
+    fixture = fixture_file.read(path)
+    for position, interaction in enumerate(fixture.interactions):
+        recorded = interaction.get("decoded")
+        if recorded is None:
+            continue
+        try:
+            actual = redecode(interaction)
+        except ValueError as exc:
+            yield Finding(path, "unchecked", f"interaction #{position}: {exc}")
+            continue
+        if not same_decoded(_without_object(recorded), _without_object(actual)):
+            diff = diff_text(_comparable(_without_object(recorded)),
+                             _comparable(json.loads(json.dumps(_without_object(actual), default=str))))
+            yield Finding(path, "stale", f"interaction #{position} decodes differently now:\n{diff}")
+
+
+# -- orphans ----------------------------------------------------------------------------------------
+class _Collector:
+    """A pytest plugin noting the fixture files collected tests would use."""
+
+    def __init__(self) -> None:
+        self.paths: set[Path] = set()
+        self.ok = False
+
+    def pytest_collection_modifyitems(self, config: Any, items: list[Any]) -> None:
+        from .plugin import fixtures_root
+        from .pytest_fixture import check_marker, default_fixture_name, fixture_path
+
+        root = fixtures_root(config)
+        modules: set[Path] = set()
+        for item in items:
+            marker = item.get_closest_marker("reqllm")
+            if marker is not None or "reqllm_fixture" in getattr(item, "fixturenames", ()):
+                options = check_marker(marker) if marker is not None else {}
+                name = options.get("fixture") or default_fixture_name(item.nodeid)
+                self.paths.add(fixture_path(root, name))
+            for extra in config.hook.pytest_reqllm_fixture_paths(item=item):
+                self.paths.update(Path(p).resolve() for p in extra or ())
+            if getattr(item, "path", None) is not None:
+                modules.add(Path(item.path))
+        for module in modules:
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                source = module.read_text(encoding="utf-8")
+                for name in _USE_NAME.findall(source):
+                    with contextlib.suppress(ValueError):
+                        self.paths.add(fixture_path(root, name))
+                for raw in _USE_PATH.findall(source):
+                    self.paths.add((Path(config.rootpath) / raw).resolve())
+        self.paths = {p.resolve() for p in self.paths}
+        self.ok = True
+
+
+def used_fixture_paths(root: Path, pytest_args: Iterable[str] = ()) -> set[Path]:
+    """Fixture files the collected tests would use (collects quietly, in-process)."""
+    import pytest
+
+    collector = _Collector()
+    args = ["--collect-only", "-qq", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:xdist",
+            f"--reqllm-fixtures-dir={root}", *pytest_args]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        code = pytest.main(args, plugins=[collector])
+    if not collector.ok and int(code) not in (0, 5):
+        raise RuntimeError(f"collecting tests failed (pytest exit code {int(code)}): run "
+                           f"`pytest --collect-only {' '.join(pytest_args)}` to see why")
+    return collector.paths
+
+
+def orphans(root: Path, files: Iterable[Path], pytest_args: Iterable[str] = ()) -> list[Finding]:
+    """Files no collected test would use."""
+    used = used_fixture_paths(root, pytest_args)
+    return [Finding(p, "orphaned", "no collected test uses it") for p in files if p.resolve() not in used]
+
+
+# -- scan -------------------------------------------------------------------------------------------
+_SECRET_HEADER = re.compile(r"auth|key|secret|cookie|session|signature|(^|[-_])token$", re.IGNORECASE)
+_OPAQUE = re.compile(r"^(?:[A-Fa-f0-9]{32,}|[A-Za-z0-9+/_\-]{40,}={0,2})$")
+
+
+def _mask(value: str) -> str:
+    return value[:6] + "…" if len(value) > 6 else value
+
+
+def _header_findings(path: Path, data: Any, lines: list[str]) -> Iterator[Finding]:
+    def line_of(value: str) -> int:
+        return next((i + 1 for i, line in enumerate(lines) if value[:40] in line), 0)
+
+    def walk(value: Any) -> Iterator[Finding]:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if key == "headers" and isinstance(inner, dict):
+                    for name, values in inner.items():
+                        for v in values if isinstance(values, list) else [values]:
+                            text = str(v).strip()
+                            if not text or PLACEHOLDER in text:
+                                continue
+                            token = text.split(" ", 1)[-1]
+                            if (_SECRET_HEADER.search(str(name)) and len(token) >= 8) or _OPAQUE.match(token):
+                                yield Finding(path, "secret-looking header",
+                                              f"line {line_of(text)}: {name}: {_mask(text)}")
+                else:
+                    yield from walk(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                yield from walk(inner)
+
+    yield from walk(data)
+
+
+def scan_file(path: Path) -> list[Finding]:
+    """Secret-looking strings in one fixture or cassette file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [Finding(path, "unreadable", str(exc))]
+    lines = text.splitlines()
+    findings = []
+    for number, line in enumerate(lines, 1):
+        for kind, pattern in SECRET_PATTERNS:
+            for match in pattern.finditer(line):
+                findings.append(Finding(path, kind, f"line {number}: {_mask(match.group(0))}"))
+    data: Any = None
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        elif path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception:
+        data = None
+    if data is not None:
+        findings.extend(_header_findings(path, data, lines))
+    return findings
+
+
+def scan_paths(paths: Iterable[Path]) -> list[Finding]:
+    """Secret-looking strings in every .json/.yaml/.yml file under ``paths``."""
+    findings: list[Finding] = []
+    for path in paths:
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".json", ".yaml", ".yml"))
+        else:
+            files = [path]
+        for file in files:
+            findings.extend(scan_file(file))
+    return findings
+
+
+def unloadable(files: Iterable[Path]) -> list[Finding]:
+    """Files that fail to load, with the reason."""
+    out = []
+    for path in files:
+        try:
+            fixture_file.read(path)
+        except ReqLLMTestingError as exc:
+            out.append(Finding(path, "unloadable", str(exc)))
+    return out
+
+
+def default_root(cwd: Path | None = None) -> Path:
+    """The fixtures directory configured in ``pyproject.toml`` / ``pytest.ini`` here, else the default."""
+    cwd = cwd or Path(os.getcwd())
+    pyproject = cwd / "pyproject.toml"
+    if pyproject.exists():
+        import tomllib
+
+        with contextlib.suppress(ValueError, OSError):
+            options = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            ini = options.get("tool", {}).get("pytest", {}).get("ini_options", {})
+            value = ini.get("reqllm_fixtures_dir")
+            if value:
+                return cwd / str(value)
+    ini = cwd / "pytest.ini"
+    if ini.exists():
+        import configparser
+
+        parser = configparser.ConfigParser()
+        with contextlib.suppress(configparser.Error, OSError):
+            parser.read(ini)
+            value = parser.get("pytest", "reqllm_fixtures_dir", fallback=None)
+            if value:
+                return cwd / value
+    return cwd / "tests" / "fixtures" / "reqllm"

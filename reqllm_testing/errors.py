@@ -1,0 +1,71 @@
+"""The errors reqllm_testing raises. They are not ``reqllm.ReqLLMError``s, so the core never catches them.
+
+::
+
+    ReqLLMTestingError
+    ├── FixtureNotFoundError      replay needs a fixture file that does not exist (.path, .command)
+    ├── FixtureCorruptError       a file that is not valid JSON, truncated or of an unknown version
+    ├── FixtureMismatchError      no recorded request matches the actual one (.diff vs the nearest)
+    ├── DecodedMismatchError      the parser decodes recorded bytes differently than when recorded
+    ├── UnusedInteractionsError   recorded interactions the test never asked for
+    └── NetworkBlockedError       a reqllm call outside any fixture under --reqllm-block-network
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "DecodedMismatchError",
+    "FixtureCorruptError",
+    "FixtureMismatchError",
+    "FixtureNotFoundError",
+    "NetworkBlockedError",
+    "ReqLLMTestingError",
+    "UnusedInteractionsError",
+]
+
+
+class ReqLLMTestingError(Exception):
+    """Base of every error reqllm_testing raises; ``path`` is the fixture file concerned (if any)."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = Path(path) if path is not None else None
+
+
+class FixtureNotFoundError(ReqLLMTestingError):
+    """Replay mode and no fixture file: ``command`` is how to record it."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None, command: str | None = None) -> None:
+        super().__init__(message, path=path)
+        self.command = command
+
+
+class FixtureCorruptError(ReqLLMTestingError):
+    """The fixture file cannot be loaded: invalid JSON, truncated, wrong shape or unknown version."""
+
+
+class FixtureMismatchError(ReqLLMTestingError):
+    """The actual request matches no (unused) recorded one; ``diff`` shows the nearest recorded request."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None, diff: str = "") -> None:
+        super().__init__(message, path=path)
+        self.diff = diff
+
+
+class DecodedMismatchError(ReqLLMTestingError):
+    """Re-decoding recorded bytes gives another result than when they were recorded (parser drift)."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None, diff: str = "") -> None:
+        super().__init__(message, path=path)
+        self.diff = diff
+
+
+class UnusedInteractionsError(ReqLLMTestingError):
+    """Recorded interactions that the code under test never requested."""
+
+
+class NetworkBlockedError(ReqLLMTestingError):
+    """A reqllm call outside a fixture while --reqllm-block-network is set."""

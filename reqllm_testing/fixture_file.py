@@ -1,0 +1,257 @@
+"""The fixture file format: load (with named errors, cached per process), save (atomic, locked), versions.
+
+A fixture is one pretty-printed JSON document with sorted keys and a trailing newline::
+
+    {"format_version": 1, "reqllm_version": "...", "recorded_at": "2025-01-01T00:00:00Z",
+     "source": "reqllm_testing 0.1.0", "interactions": [{"request": ..., "response": ...,
+     "decoded": ..., "meta": ...}, ...]}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .errors import FixtureCorruptError
+
+__all__ = [
+    "FORMAT_VERSION",
+    "FixtureFile",
+    "dumps",
+    "file_lock",
+    "load",
+    "lock_stem",
+    "mark_written",
+    "new_document",
+    "parse",
+    "read",
+    "save",
+    "tool_version",
+    "written_by_run",
+]
+
+FORMAT_VERSION = 1
+
+
+class FixtureFile:
+    """A loaded fixture: its interactions (never mutated once loaded) and header fields."""
+
+    __slots__ = ("_cache", "interactions", "path", "recorded_at", "reqllm_version", "source")
+
+    def __init__(self, path: Path, interactions: list[dict[str, Any]], *, reqllm_version: str | None = None,
+                 recorded_at: str | None = None, source: str | None = None) -> None:
+        self.path = path
+        self.interactions = interactions
+        self.reqllm_version = reqllm_version
+        self.recorded_at = recorded_at
+        self.source = source
+        #: Derived data built once per load (request index, replay payloads), keyed by its builder.
+        self._cache: dict[Any, Any] = {}
+
+    def derived(self, key: Any, build: Any) -> Any:
+        """``build(self)`` computed once per loaded file and kept (indexes, compiled responses)."""
+        try:
+            return self._cache[key]
+        except KeyError:
+            value = self._cache[key] = build(self)
+            return value
+
+    def document(self) -> dict[str, Any]:
+        """The JSON document of this fixture."""
+        return {"format_version": FORMAT_VERSION, "reqllm_version": self.reqllm_version,
+                "recorded_at": self.recorded_at, "source": self.source, "interactions": self.interactions}
+
+
+def tool_version(dist: str = "reqllm") -> str:
+    """The installed version of ``dist`` (``"unknown"`` when it is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _where(index: int, detail: str) -> str:
+    return f"interaction #{index}: {detail}"
+
+
+def _check_interaction(index: int, item: Any) -> None:
+    if not isinstance(item, dict):
+        raise ValueError(_where(index, f"expected an object, got {type(item).__name__}"))
+    request, response = item.get("request"), item.get("response")
+    if not isinstance(request, dict):
+        raise ValueError(_where(index, "'request' is missing or not an object"))
+    if not isinstance(request.get("method"), str) or not isinstance(request.get("url"), str):
+        raise ValueError(_where(index, "request needs string 'method' and 'url'"))
+    if not isinstance(response, dict):
+        raise ValueError(_where(index, "'response' is missing or not an object"))
+    status = response.get("status")
+    if status is None and not response.get("error"):
+        raise ValueError(_where(index, "response has neither a 'status' nor an 'error'"))
+    if status is not None and not isinstance(status, int):
+        raise ValueError(_where(index, f"response status {status!r} is not an integer"))
+    for field in ("chunks", "events", "timing_ms"):
+        if field in response and not isinstance(response[field], list):
+            raise ValueError(_where(index, f"response '{field}' is not a list"))
+
+
+def parse(data: bytes | str, path: str | Path) -> FixtureFile:
+    """Parse a fixture document; a ``FixtureCorruptError`` naming the file and the problem otherwise."""
+    path = Path(path)
+    if not data.strip():
+        raise FixtureCorruptError(f"fixture {path} is empty (an interrupted write?); delete it and re-record",
+                                  path=path)
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        raise FixtureCorruptError(f"fixture {path} is not valid JSON (truncated or hand-edited?): {exc}",
+                                  path=path) from None
+    if not isinstance(doc, dict):
+        raise FixtureCorruptError(f"fixture {path} is not a JSON object but a {type(doc).__name__}",
+                                  path=path)
+    version = doc.get("format_version")
+    if version != FORMAT_VERSION:
+        what = "has no format_version" if version is None else f"has unknown format_version {version!r}"
+        raise FixtureCorruptError(f"fixture {path} {what}; this reqllm_testing reads format_version "
+                                  f"{FORMAT_VERSION} (upgrade reqllm_testing or re-record)", path=path)
+    interactions = doc.get("interactions")
+    if not isinstance(interactions, list):
+        raise FixtureCorruptError(f"fixture {path}: 'interactions' is missing or not a list", path=path)
+    for index, item in enumerate(interactions):
+        try:
+            _check_interaction(index, item)
+        except ValueError as exc:
+            raise FixtureCorruptError(f"fixture {path}: {exc}", path=path) from None
+    return FixtureFile(path, interactions, reqllm_version=doc.get("reqllm_version"),
+                       recorded_at=doc.get("recorded_at"), source=doc.get("source"))
+
+
+def read(path: str | Path) -> FixtureFile:
+    """Read and parse ``path`` (no cache)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FixtureCorruptError(f"fixture {path} cannot be read: {exc}", path=path) from None
+    return parse(data, path)
+
+
+_cache: dict[str, tuple[tuple[int, int], FixtureFile]] = {}
+_cache_lock = threading.Lock()
+
+
+def load(path: str | Path) -> FixtureFile:
+    """The parsed fixture at ``path``, cached per process by path, mtime and size."""
+    path = Path(path)
+    key = os.path.abspath(path)
+    stat = path.stat()
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    hit = _cache.get(key)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    fixture = read(path)
+    with _cache_lock:
+        _cache[key] = (stamp, fixture)
+    return fixture
+
+
+def dumps(document: dict[str, Any]) -> str:
+    """The canonical text of a fixture document: indent 2, sorted keys, trailing newline."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def new_document(interactions: list[dict[str, Any]], source: str | None = None) -> dict[str, Any]:
+    """A fresh document holding ``interactions``, stamped with versions and the time."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return {"format_version": FORMAT_VERSION, "reqllm_version": tool_version("reqllm"), "recorded_at": now,
+            "source": source or f"reqllm_testing {tool_version('reqllm')}", "interactions": interactions}
+
+
+def save(path: str | Path, document: dict[str, Any], *, secrets: Iterable[str] = ()) -> Path:
+    """Write ``document`` atomically (temporary file in the same directory, then ``os.replace``).
+
+    Last line of defence: any of ``secrets`` still present in the text (raw or JSON-escaped) is
+    replaced before the bytes reach the disk.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = dumps(document)
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 8:
+            for form in {secret, json.dumps(secret, ensure_ascii=False)[1:-1], json.dumps(secret)[1:-1]}:
+                text = text.replace(form, "REDACTED")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _lock_dir() -> Path:
+    directory = Path(tempfile.gettempdir()) / "reqllm-fixture-locks"
+    directory.mkdir(exist_ok=True)
+    return directory
+
+
+def lock_stem(path: str | Path) -> Path:
+    """Where the lock and run marker of ``path`` live (outside the fixtures directory)."""
+    digest = hashlib.sha256(os.path.abspath(path).encode()).hexdigest()[:24]
+    return _lock_dir() / digest
+
+
+@contextlib.contextmanager
+def file_lock(path: str | Path) -> Iterator[None]:
+    """An inter-process lock for writing ``path`` (pytest-xdist workers recording the same fixture)."""
+    lock_path = lock_stem(path).with_suffix(".lock")
+    with open(lock_path, "a+b") as handle:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            import msvcrt
+
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined,unused-ignore]
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined,unused-ignore]
+            return
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def written_by_run(path: str | Path, run_id: str | None) -> bool:
+    """True when ``path`` was last written by the recording run ``run_id`` (so it is appended to)."""
+    if run_id is None:
+        return False
+    marker = lock_stem(path).with_suffix(".run")
+    try:
+        return marker.read_text() == run_id and Path(path).exists()
+    except OSError:
+        return False
+
+
+def mark_written(path: str | Path, run_id: str | None) -> None:
+    """Remember that the recording run ``run_id`` wrote ``path``."""
+    if run_id is not None:
+        lock_stem(path).with_suffix(".run").write_text(run_id)

@@ -1,0 +1,206 @@
+"""What the ``reqllm_fixture`` pytest fixture gives a test, and the settings it reads (imported lazily).
+
+The fixture file of a test is named after it: ``<fixtures dir>/<module path>/<test name>.json``,
+sanitized, with a hash when the name is long. ``reqllm_fixture.use("name")`` switches to the
+shared fixture ``<fixtures dir>/name.json`` for a block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import re
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .errors import DecodedMismatchError, FixtureMismatchError, ReqLLMTestingError, UnusedInteractionsError
+from .matching import Matcher
+from .session import FixtureSession, resolve_mode
+
+__all__ = ["MARKER_ARGS", "ReqLLMFixture", "Settings", "check_marker", "default_fixture_name", "fixture_path"]
+
+#: The keyword arguments ``@pytest.mark.reqllm`` accepts, and their types.
+MARKER_ARGS: dict[str, type | tuple[type, ...]] = {
+    "fixture": str,
+    "allow_unused": bool,
+    "ignore_fields": (list, tuple),
+    "timing": (int, float),
+}
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
+_MAX_NAME = 120
+
+
+def _sanitize(part: str) -> str:
+    cleaned = _UNSAFE.sub("-", part).strip("-.") or "_"
+    if len(cleaned) > _MAX_NAME:
+        digest = hashlib.sha256(part.encode()).hexdigest()[:12]
+        cleaned = f"{cleaned[:_MAX_NAME - 13]}-{digest}"
+    return cleaned
+
+
+def default_fixture_name(nodeid: str) -> str:
+    """``tests/test_x.py::TestA::test_b[1]`` -> ``tests/test_x/TestA.test_b-1`` (hashed when long)."""
+    module, _, rest = nodeid.partition("::")
+    if module.endswith(".py"):
+        module = module[:-3]
+    segments = [_sanitize(s) for s in module.replace("\\", "/").split("/") if s not in ("", ".", "..")]
+    return "/".join([*segments, _sanitize(rest.replace("::", ".") or "module")])
+
+
+def fixture_path(root: Path, name: str) -> Path:
+    """The file of fixture ``name`` under ``root`` (``a/b`` is a subdirectory; ``.json`` added)."""
+    if name.endswith(".json"):
+        name = name[:-5]
+    segments = [_sanitize(s) for s in name.replace("\\", "/").split("/") if s not in ("", ".", "..")]
+    if not segments:
+        raise ValueError(f"invalid fixture name {name!r}")
+    return root.joinpath(*segments[:-1], segments[-1] + ".json")
+
+
+def check_marker(marker: pytest.Mark) -> dict[str, Any]:
+    """The marker's options; ValueError naming a wrong argument."""
+    options = dict(marker.kwargs)
+    if marker.args:
+        if len(marker.args) > 1 or not isinstance(marker.args[0], str) or "fixture" in options:
+            raise ValueError(f"@pytest.mark.reqllm takes keyword arguments (and one positional fixture "
+                             f"name at most), got {marker.args!r}")
+        options["fixture"] = marker.args[0]
+    for key, value in options.items():
+        if key not in MARKER_ARGS:
+            raise ValueError(f"@pytest.mark.reqllm got an unknown argument {key!r}; it accepts: "
+                             f"{', '.join(MARKER_ARGS)}")
+        if not isinstance(value, MARKER_ARGS[key]) or (key == "timing" and isinstance(value, bool)):
+            raise ValueError(f"@pytest.mark.reqllm({key}=...) got {value!r}, a {type(value).__name__}")
+    return options
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The session-wide configuration read from options, ini and environment."""
+
+    mode: str
+    root: Path
+    update_decoded: bool = False
+    timing: float | None = None
+    ignore_fields: tuple[str, ...] = ()
+    run_id: str | None = None
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> Settings:
+        """Read the settings of a pytest run."""
+        from .plugin import fixtures_root, record_mode, run_id
+
+        return cls(mode=record_mode(config), root=fixtures_root(config),
+                   update_decoded=bool(config.getoption("reqllm_update_decoded", False)),
+                   timing=config.getoption("reqllm_replay_timing", None),
+                   ignore_fields=tuple(config.getini("reqllm_ignore_fields") or ()),
+                   run_id=run_id(config))
+
+
+class ReqLLMFixture:
+    """The ``reqllm_fixture`` object: each reqllm call of the test records into / replays from its fixture."""
+
+    def __init__(self, request: pytest.FixtureRequest, settings: Settings) -> None:
+        self._request = request
+        self._settings = settings
+        self.nodeid: str = request.node.nodeid
+        marker = request.node.get_closest_marker("reqllm")
+        options = check_marker(marker) if marker is not None else {}
+        self.name: str = options.get("fixture") or default_fixture_name(self.nodeid)
+        self._named = "fixture" in options
+        self.allow_unused: bool = options.get("allow_unused", False)
+        self.timing: float | None = options.get("timing", settings.timing)
+        self.matcher = Matcher((*settings.ignore_fields, *options.get("ignore_fields", ())))
+        self.sessions: list[FixtureSession] = []
+        self._stack = contextlib.ExitStack()
+        #: The session of the test's own fixture (``use()`` blocks have their own).
+        self.session = self._new_session(self.name, shared=self._named)
+
+    @property
+    def path(self) -> Path:
+        """The test's fixture file."""
+        return self.session.path
+
+    @property
+    def mode(self) -> str:
+        """``record`` or ``replay``."""
+        return self.session.mode
+
+    def _new_session(self, name: str, *, shared: bool = True) -> FixtureSession:
+        settings = self._settings
+        path = fixture_path(settings.root, name)
+        mode = resolve_mode(settings.mode, path, settings.run_id)
+        command = f"pytest --reqllm-record=missing {shlex.quote(self.nodeid)}"
+        session = FixtureSession(path, mode, matcher=self.matcher, timing=self.timing,
+                                 update_decoded=settings.update_decoded, allow_unused=self.allow_unused,
+                                 test_id=self.nodeid, run_id=settings.run_id, record_command=command,
+                                 rules=(self._hook_rule,), shared=shared)
+        self.sessions.append(session)
+        return session
+
+    def _hook_rule(self, interaction: dict[str, Any]) -> dict[str, Any] | None:
+        results = self._request.config.hook.pytest_reqllm_redact(interaction=interaction)
+        return next((r for r in reversed(results) if r is not None), None)
+
+    def _install(self, session: FixtureSession) -> contextlib.ExitStack:
+        from reqllm._transport import install_hook
+
+        from .recorder import FixtureHook
+
+        stack = contextlib.ExitStack()
+        hook = FixtureHook(session)
+        stack.enter_context(install_hook(hook, process_wide=True))
+        stack.enter_context(install_hook(hook))
+        return stack
+
+    def start(self) -> None:
+        """Install the hook of the test's own fixture (fixture setup)."""
+        self._stack.enter_context(self._install(self.session))
+
+    @contextlib.contextmanager
+    def use(self, name: str) -> Iterator[FixtureSession]:
+        """Record into / replay from the named fixture ``name`` (shareable between tests) in this block."""
+        session = self._new_session(name)
+        with self._install(session):
+            yield session
+
+    def transport(self, inner: Any = None) -> Any:
+        """An httpx transport that records into / replays from this test's fixture (for SDK clients)."""
+        from .recorder import FixtureTransport
+
+        return FixtureTransport(self.session.path, inner=inner, session=self.session)
+
+    def finish(self, passed: bool) -> dict[str, int]:
+        """Fixture teardown: uninstall, write recordings if the test passed, check unused; returns counts."""
+        self._stack.close()
+        counts = {"replayed": 0, "recorded": 0, "missing": 0, "mismatched": 0, "unused": 0}
+        failures: list[ReqLLMTestingError] = []
+        for session in self.sessions:
+            written, unused = None, False
+            try:
+                written = session.finish(ok=passed)
+            except UnusedInteractionsError as exc:
+                unused = True
+                failures.append(exc)
+            except ReqLLMTestingError as exc:
+                failures.append(exc)
+            if session.missing:
+                counts["missing"] += 1
+            elif any(isinstance(e, FixtureMismatchError | DecodedMismatchError) for e in session.errors):
+                counts["mismatched"] += 1
+            elif unused:
+                counts["unused"] += 1
+            elif session.mode == "record" and written is not None:
+                counts["recorded"] += 1
+            elif session.mode == "replay" and session.served:
+                counts["replayed"] += 1
+        self._request.node.user_properties.append(("reqllm", counts))
+        if failures:
+            error = failures[0]
+            pytest.fail(f"{type(error).__name__}: {error}", pytrace=False)
+        return counts

@@ -1,0 +1,382 @@
+"""One fixture file in use — recording into it or replaying from it — and ``use_fixture`` for scripts.
+
+A ``FixtureSession`` holds the state of one use: the interactions recorded so far (written by
+``finish`` only when the code under it succeeded), or the replay cursor (which recorded interactions
+were served) over a fixture loaded once per process. The transports and the hook in ``recorder``
+talk to it; it never touches the network itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import httpx
+
+from . import fixture_file
+from .errors import (
+    DecodedMismatchError,
+    FixtureMismatchError,
+    FixtureNotFoundError,
+    ReqLLMTestingError,
+    UnusedInteractionsError,
+)
+from .fixture_file import FixtureFile
+from .matching import Index, Matcher, describe_request, diff_text, parse_body, request_view
+from .redaction import REQUEST_HEADERS, RedactionRule, apply_rules, filter_headers, redact_url, scrub
+from .redaction import secrets_from_headers as _secrets_from_headers
+
+__all__ = [
+    "FixtureSession",
+    "Mode",
+    "REPLAY_KEY",
+    "decoded_of",
+    "resolve_mode",
+    "same_decoded",
+    "use_fixture",
+]
+
+Mode = Literal["record", "missing", "replay"]
+#: The API key reqllm sends in replay when none is configured (nothing checks it).
+REPLAY_KEY = "reqllm-replay-placeholder-key"
+_MODES = ("record", "missing", "replay")
+
+
+def resolve_mode(mode: str | None, path: Path, run_id: str | None = None) -> Literal["record", "replay"]:
+    """``record`` or ``replay`` for ``path``: ``missing`` records only what does not exist yet.
+
+    ``None`` reads ``REQLLM_FIXTURES`` (default replay). A file first written by this same recording
+    run (another test sharing a named fixture) still counts as missing, so both tests record into it.
+    """
+    if mode is None:
+        mode = os.environ.get("REQLLM_FIXTURES") or "replay"
+    if mode == "all":
+        mode = "record"
+    if mode not in _MODES:
+        raise ValueError(f"fixture mode must be one of {', '.join(_MODES)}, not {mode!r}")
+    if mode == "missing":
+        return "record" if not path.exists() or fixture_file.written_by_run(path, run_id) else "replay"
+    return "record" if mode == "record" else "replay"
+
+
+def decoded_of(call: Any, result: Any, error: BaseException | None) -> dict[str, Any]:
+    """The decoded part of a call: its StreamChunks or its Response, plus the error it ended with."""
+    out: dict[str, Any] = {}
+    if call.stream:
+        out["chunks"] = [chunk.to_dict() for chunk in result or ()]
+    elif result is not None:
+        out["response"] = result.model_dump(mode="json", exclude={"raw"}, warnings=False)
+    if error is not None:
+        out["error"] = {"type": type(error).__name__, "message": str(error)}
+    return out
+
+
+def _comparable(decoded: dict[str, Any]) -> dict[str, Any]:
+    """The decoded part as compared: cost is left out (it follows the price catalogue, not the parser)."""
+    response = decoded.get("response")
+    if isinstance(response, dict) and isinstance(response.get("usage"), dict) and "cost" in response["usage"]:
+        usage = {k: v for k, v in response["usage"].items() if k != "cost"}
+        return {**decoded, "response": {**response, "usage": usage}}
+    return decoded
+
+
+def same_decoded(recorded: dict[str, Any], actual: dict[str, Any]) -> bool:
+    """True when two decoded parts agree (cost aside); JSON-normalizes ``actual`` only if needed."""
+    recorded, actual = _comparable(recorded), _comparable(actual)
+    if recorded == actual:
+        return True
+    return bool(recorded == json.loads(json.dumps(actual, default=str)))
+
+
+class FixtureSession:
+    """The state of one fixture in use; ``mode`` is ``record`` or ``replay`` (see ``resolve_mode``)."""
+
+    def __init__(self, path: str | Path, mode: Literal["record", "replay"], *, matcher: Matcher | None = None,
+                 timing: float | None = None, update_decoded: bool = False, allow_unused: bool = False,
+                 test_id: str | None = None, run_id: str | None = None, rules: Iterable[RedactionRule] = (),
+                 record_command: str | None = None, source: str | None = None, shared: bool = False) -> None:
+        self.path = Path(path)
+        self.mode = mode
+        self.matcher = matcher or Matcher()
+        self.timing = timing
+        self.update_decoded = update_decoded
+        self.allow_unused = allow_unused
+        self.test_id = test_id
+        self.run_id = run_id
+        self.rules = tuple(rules)
+        self.record_command = record_command
+        self.source = source
+        #: A named fixture several tests may share: each test answers only for its own interactions.
+        self.shared = shared
+        self.secrets: set[str] = set()
+        #: Errors raised to the code under test (re-raised at the end if it swallowed them).
+        self.errors: list[ReqLLMTestingError] = []
+        self.entries: list[dict[str, Any]] = []
+        self.served = 0
+        self.missing = False
+        self._lock = threading.Lock()
+        self._fixture: FixtureFile | None = None
+        self._cursor: dict[str, int] = {}
+        self._used: set[int] = set()
+        self._updated: dict[int, dict[str, Any]] = {}
+
+    def __repr__(self) -> str:
+        return f"FixtureSession({str(self.path)!r}, mode={self.mode!r})"
+
+    def _raise(self, error: ReqLLMTestingError) -> ReqLLMTestingError:
+        self.errors.append(error)
+        return error
+
+    # -- replay ---------------------------------------------------------------------------------
+    def fixture(self) -> FixtureFile:
+        """The fixture being replayed (loaded once per process); FixtureNotFoundError when there is none."""
+        __tracebackhide__ = True
+        if self._fixture is None:
+            if not self.path.exists():
+                self.missing = True
+                command = self.record_command or (f"REQLLM_FIXTURES=missing (or use_fixture("
+                                                  f"{str(self.path)!r}, mode='record')) with a real API key")
+                raise self._raise(FixtureNotFoundError(
+                    f"no fixture file {self.path} to replay; record it with: {command}",
+                    path=self.path, command=command))
+            try:
+                self._fixture = fixture_file.load(self.path)
+            except ReqLLMTestingError as exc:
+                raise self._raise(exc) from None
+        return self._fixture
+
+    def index(self) -> Index:
+        """The request index of the fixture for this session's matcher (built once per file load)."""
+        __tracebackhide__ = True
+        matcher = self.matcher
+        index: Index = self.fixture().derived(("index", matcher), lambda f: Index(f.interactions, matcher))
+        return index
+
+    def lookup(self, request: httpx.Request, call: Any = None) -> int:
+        """Consume the next recorded interaction matching ``request``; FixtureMismatchError otherwise."""
+        __tracebackhide__ = True
+        index = self.index()
+        body = parse_body(request.content)
+        key = self.matcher.key(request.method, str(request.url), body)
+        with self._lock:
+            positions = index.by_key.get(key)
+            if positions:
+                taken = self._cursor.get(key, 0)
+                if taken < len(positions):
+                    self._cursor[key] = taken + 1
+                    position = positions[taken]
+                    self._used.add(position)
+                    self.served += 1
+                    if call is not None:
+                        if call.hook_state is None:
+                            call.hook_state = []
+                        call.hook_state.append(position)
+                    return position
+        raise self._raise(self._mismatch(request, body, key, index, exhausted=bool(positions)))
+
+    def _mismatch(self, request: httpx.Request, body: Any, key: str, index: Index, *,
+                  exhausted: bool) -> FixtureMismatchError:
+        fixture = self.fixture()
+        what = describe_request(request.method, str(request.url), body)
+        command = self.record_command.replace("=missing", "") if self.record_command else None
+        rerecord = f"\nRe-record with: {command}" if command else ""
+        if exhausted:
+            count = len(index.by_key[key])
+            return FixtureMismatchError(
+                f"{what}: all {count} recorded interaction(s) with this request in {self.path} were already "
+                f"used — the code makes more calls than were recorded{rerecord}", path=self.path)
+        nearest = index.nearest(key, self._used)
+        if nearest is None:
+            return FixtureMismatchError(f"{what}: fixture {self.path} holds no interactions{rerecord}",
+                                        path=self.path)
+        recorded = fixture.interactions[nearest]["request"]
+        diff = diff_text(request_view(recorded["method"], recorded["url"], recorded.get("body")),
+                         request_view(request.method, str(request.url), body))
+        fields = self.matcher.ignore_fields
+        ignore = f" (ignored fields: {', '.join(fields)})" if fields else ""
+        return FixtureMismatchError(
+            f"no recorded interaction in {self.path} matches {what}{ignore}.\n"
+            f"Nearest recorded request (interaction #{nearest}) vs the actual one:\n{diff}{rerecord}",
+            path=self.path, diff=diff)
+
+    def unused(self) -> list[int]:
+        """Recorded interactions not served (in a shared fixture, those recorded by other tests aside)."""
+        if self.mode != "replay" or (self._fixture is None and not self.path.exists()):
+            return []
+        fixture = self.fixture()  # a test that made no call at all leaves every interaction unused
+        out = []
+        for i, item in enumerate(fixture.interactions):
+            owner = (item.get("meta") or {}).get("test")
+            if i not in self._used and (not self.shared or owner is None or owner == self.test_id):
+                out.append(i)
+        return out
+
+    # -- record ---------------------------------------------------------------------------------
+    def begin(self, request: httpx.Request, call: Any = None) -> dict[str, Any]:
+        """A new recorded interaction for ``request`` (its response is filled in as it arrives)."""
+        url = str(request.url)
+        entry: dict[str, Any] = {
+            "request": {"method": request.method, "url": redact_url(url),
+                        "headers": filter_headers(request.headers.multi_items(), REQUEST_HEADERS),
+                        "body": parse_body(request.content)},
+            "response": None,
+        }
+        meta: dict[str, Any] = {}
+        if call is not None:
+            meta = {"provider": call.provider, "model": call.model, "operation": call.operation,
+                    "stream": call.stream, "protocol": call.protocol}
+        if self.test_id is not None:
+            meta["test"] = self.test_id
+        entry["meta"] = meta
+        found = _secrets_from_headers(request.headers.multi_items(), url)
+        with self._lock:
+            if call is not None:
+                self.secrets.update(call.secrets)
+                if call.hook_state is None:
+                    call.hook_state = []
+                call.hook_state.append(entry)
+            self.secrets.update(found)
+            self.entries.append(entry)
+        return entry
+
+    # -- results --------------------------------------------------------------------------------
+    def on_result(self, call: Any, result: Any, error: BaseException | None) -> None:
+        """The call's decoded result: stored on its last interaction, or compared with the recorded one."""
+        __tracebackhide__ = True
+        state = call.hook_state
+        if not state:
+            return
+        actual = decoded_of(call, result, error)
+        if self.mode == "record":
+            state[-1]["decoded"] = actual
+            return
+        position = state[-1]
+        if self.update_decoded:
+            self._updated[position] = actual
+            return
+        recorded = self.fixture().interactions[position].get("decoded")
+        if recorded is None or same_decoded(recorded, actual):
+            return
+        diff = diff_text(_comparable(recorded), _comparable(json.loads(json.dumps(actual, default=str))))
+        raise self._raise(DecodedMismatchError(
+            f"the current parser decodes interaction #{position} of {self.path} differently than when it "
+            f"was recorded (recorded vs now):\n{diff}\nIf the change is deliberate, re-generate the decoded "
+            f"parts with: pytest --reqllm-update-decoded", path=self.path, diff=diff))
+
+    # -- the end --------------------------------------------------------------------------------
+    def finish(self, ok: bool) -> Path | None:
+        """End of use: when ``ok``, write what was recorded (or re-decoded) and check for unused interactions.
+
+        Returns the path written, if any. Raises the first fixture error the code swallowed, then
+        UnusedInteractionsError (unless ``allow_unused``).
+        """
+        if not ok:
+            return None
+        if self.errors:
+            raise self.errors[0]
+        if self.mode == "record":
+            return self.save()
+        written = self.save_decoded() if self._updated else None
+        if not self.allow_unused:
+            self.check_unused()
+        return written
+
+    def check_unused(self) -> None:
+        """UnusedInteractionsError naming the recorded interactions that were never requested."""
+        unused = self.unused()
+        if not unused:
+            return
+        assert self._fixture is not None
+        lines = []
+        for i in unused[:20]:
+            req = self._fixture.interactions[i]["request"]
+            lines.append(f"  #{i} {describe_request(req['method'], req['url'], req.get('body'))}")
+        more = f"\n  ... and {len(unused) - 20} more" if len(unused) > 20 else ""
+        raise UnusedInteractionsError(
+            f"{len(unused)} recorded interaction(s) in {self.path} were never requested:\n"
+            + "\n".join(lines) + more
+            + "\nRe-record the fixture, or allow it: @pytest.mark.reqllm(allow_unused=True)", path=self.path)
+
+    def recorded(self) -> list[dict[str, Any]]:
+        """The interactions recorded so far, redacted, as they will be written."""
+        with self._lock:
+            entries = list(self.entries)
+        out = []
+        for entry in entries:
+            item = {k: v for k, v in entry.items() if v is not None}
+            item.setdefault("response", {"status": None, "headers": {}, "error": {
+                "type": "Incomplete", "message": "no response was recorded"}})
+            out.append(scrub(apply_rules(item, self.rules), self.secrets))
+        return out
+
+    def save(self) -> Path | None:
+        """Write the recorded interactions (appended when this run already wrote the file); None if none."""
+        interactions = self.recorded()
+        if not interactions:
+            return None
+        with fixture_file.file_lock(self.path):
+            if fixture_file.written_by_run(self.path, self.run_id):
+                interactions = fixture_file.read(self.path).interactions + interactions
+            document = fixture_file.new_document(interactions, self.source)
+            fixture_file.save(self.path, document, secrets=self.secrets)
+            fixture_file.mark_written(self.path, self.run_id)
+        return self.path
+
+    def save_decoded(self) -> Path:
+        """Write the re-generated decoded parts (``--reqllm-update-decoded``)."""
+        with fixture_file.file_lock(self.path):
+            current = fixture_file.read(self.path)
+            document = current.document()
+            interactions = [dict(item) for item in current.interactions]
+            for position, decoded in self._updated.items():
+                if position < len(interactions):
+                    interactions[position]["decoded"] = json.loads(json.dumps(decoded, default=str))
+            document["interactions"] = interactions
+            fixture_file.save(self.path, document)
+        return self.path
+
+
+class use_fixture:  # used like a function: ``with use_fixture(path): ...``
+    """Record or replay every reqllm call in a ``with`` / ``async with`` block, outside pytest.
+
+    ``mode``: ``record``, ``missing`` (record only if the file does not exist) or ``replay``;
+    default ``REQLLM_FIXTURES`` or replay. The recording is written when the block exits without
+    an exception. Yields the ``FixtureSession``.
+    """
+
+    def __init__(self, path: str | Path, mode: str | None = None, *, ignore_fields: Iterable[str] = (),
+                 timing: float | None = None, allow_unused: bool = False, update_decoded: bool = False,
+                 process_wide: bool = False, rules: Iterable[Callable[[dict[str, Any]], Any]] = ()) -> None:
+        path = Path(path)
+        self.session = FixtureSession(path, resolve_mode(mode, path), matcher=Matcher(tuple(ignore_fields)),
+                                      timing=timing, allow_unused=allow_unused, update_decoded=update_decoded,
+                                      rules=rules)
+        self._process_wide = process_wide
+        self._contexts: list[Any] = []
+
+    def __enter__(self) -> FixtureSession:
+        from reqllm._transport import install_hook
+
+        from .recorder import FixtureHook
+
+        context = install_hook(FixtureHook(self.session), process_wide=self._process_wide)
+        context.__enter__()
+        self._contexts.append(context)
+        return self.session
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._contexts.pop().__exit__(exc_type, exc, tb)
+        self.session.finish(ok=exc_type is None)
+
+    async def __aenter__(self) -> FixtureSession:
+        return self.__enter__()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        self.__exit__(exc_type, exc, tb)

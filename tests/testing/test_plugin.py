@@ -1,0 +1,425 @@
+"""The pytest plugin end to end (pytester): record against a real loopback server, replay without it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .loopback import OpenAIServer
+
+CANARY = "sk-canary-7f3a9c1e5b2d4f6a8c0e"
+
+INNER = '''
+import json, os
+import pytest
+import reqllm
+
+MODEL = "openai:gpt-4o-mini"
+PROMPT = os.environ.get("LOOPBACK_PROMPT", "hello there")
+
+
+def opts():
+    key = os.environ.get("LOOPBACK_KEY")
+    return {"base_url": os.environ["LOOPBACK_URL"], "max_retries": 0, **({"api_key": key} if key else {})}
+
+
+def test_generate(reqllm_fixture):
+    response = reqllm.generate_text(MODEL, PROMPT, **opts())
+    assert response.text == "Echo: " + PROMPT
+    assert not os.environ.get("LOOPBACK_FAIL"), "failing on purpose"
+
+
+def test_stream(reqllm_fixture):
+    chunks = [c.to_dict() for c in reqllm.stream_text(MODEL, "stream me please", **opts())]
+    with open(os.path.join(os.environ["LOOPBACK_OUT"], "stream_" + reqllm_fixture.mode + ".json"), "w") as f:
+        json.dump(chunks, f)
+    assert "".join(c.get("text", "") for c in chunks if c["type"] == "content") == "Echo: stream me please"
+'''
+
+ERRORS = '''
+import os
+import pytest
+import reqllm
+from reqllm import errors
+
+MODEL = "openai:gpt-4o-mini"
+
+
+def opts():
+    key = os.environ.get("LOOPBACK_KEY")
+    return {"base_url": os.environ["LOOPBACK_URL"], "max_retries": 0, **({"api_key": key} if key else {})}
+
+
+def test_rate_limit(reqllm_fixture):
+    with pytest.raises(errors.RateLimitError, match="Rate limit reached"):
+        reqllm.generate_text(MODEL, "rate-limit", **opts())
+
+
+def test_broken_stream(reqllm_fixture):
+    seen = []
+    with pytest.raises(errors.APIConnectionError) as info:
+        for chunk in reqllm.stream_text(MODEL, "break", **opts()):
+            seen.append(chunk.text)
+    assert seen == ["Echo:"]
+    assert [c.text for c in info.value.chunks] == ["Echo:"]
+'''
+
+SHARED = '''
+import os
+import pytest
+import reqllm
+
+MODEL = "openai:gpt-4o-mini"
+
+
+def opts():
+    key = os.environ.get("LOOPBACK_KEY")
+    return {"base_url": os.environ["LOOPBACK_URL"], "max_retries": 0, **({"api_key": key} if key else {})}
+
+
+@pytest.mark.parametrize("n", range(4))
+@pytest.mark.reqllm(fixture="shared/answers")
+def test_shared(n):
+    assert reqllm.generate_text(MODEL, f"question {n}", **opts()).text == f"Echo: question {n}"
+    text = "".join(reqllm.stream_text(MODEL, f"stream {n}", **opts()).text_stream())
+    assert text == f"Echo: stream {n}"
+'''
+
+
+def _env(monkeypatch: pytest.MonkeyPatch, server: OpenAIServer | str, out: Path, key: str | None) -> None:
+    monkeypatch.setenv("LOOPBACK_URL", server if isinstance(server, str) else server.base_url)
+    monkeypatch.setenv("LOOPBACK_OUT", str(out))
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("REQLLM_FIXTURES", raising=False)
+    monkeypatch.delenv("LOOPBACK_PROMPT", raising=False)
+    monkeypatch.delenv("LOOPBACK_FAIL", raising=False)
+    if key is None:
+        monkeypatch.delenv("LOOPBACK_KEY", raising=False)
+    else:
+        monkeypatch.setenv("LOOPBACK_KEY", key)
+
+
+def _close_pool() -> None:
+    """Close reqllm's shared connection pool (in-process runs share it; its sockets outlive the server)."""
+    from reqllm import _transport
+
+    for transport in _transport._shared_sync:
+        transport.close()
+    _transport._shared_sync.clear()
+
+
+def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    _close_pool()
+    try:
+        return pytester.runpytest("-p", "no:randomly", "-p", "no:cacheprovider", *args)
+    finally:
+        _close_pool()
+
+
+def _run_xdist(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    # Plugins this project does not need are left out: each xdist worker would import them again.
+    quiet = ("-p", "no:randomly", "-p", "no:hypothesispytest", "-p", "no:anyio", "-p", "no:respx")
+    return pytester.runpytest_subprocess(*quiet, "-n", "2", *args)
+
+
+def _fixtures(pytester: pytest.Pytester) -> Path:
+    return pytester.path / "tests" / "fixtures" / "reqllm"
+
+
+def _record(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, server: OpenAIServer) -> Path:
+    pytester.makepyfile(test_e2e=INNER)
+    _env(monkeypatch, server, pytester.path, CANARY)
+    result = _run(pytester, "--reqllm-record")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*reqllm: 0 replayed, 2 recorded, 0 missing*"])
+    return _fixtures(pytester) / "test_e2e"
+
+
+def test_record_then_replay_without_server_or_key(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                                    openai_server: OpenAIServer) -> None:
+    folder = _record(pytester, monkeypatch, openai_server)
+    assert sorted(p.name for p in folder.iterdir()) == ["test_generate.json", "test_stream.json"]
+    assert any({k.lower(): v for k, v in s["headers"].items()}.get("authorization") == f"Bearer {CANARY}"
+               for s in openai_server.seen)
+
+    # The canary key is nowhere on disk, and neither are cookies, org ids or request ids.
+    for path in pytester.path.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert CANARY.encode() not in data, path
+            for secret in (b"session-cookie-value", b"org-loopback-secret", b"req_0123456789abcdef"):
+                assert secret not in data or path.suffix != ".json", path
+
+    stream = json.loads((folder / "test_stream.json").read_text())
+    (interaction,) = stream["interactions"]
+    response = interaction["response"]
+    assert response["status"] == 200 and response["error"] is None
+    assert set(response["headers"]) == {"content-type"}
+    assert len(response["chunks"]) == len(response["timing_ms"]) > 5
+    assert response["chunks"][-1] == "data: [DONE]\n\n"
+    assert response["events"][1]["data"]["choices"][0]["delta"]["content"] == "Echo:"
+    assert interaction["meta"] == {"model": "openai:gpt-4o-mini", "operation": "chat", "stream": True,
+                                   "protocol": "openai_chat", "provider": "openai",
+                                   "test": "test_e2e.py::test_stream"}
+    assert "authorization" not in interaction["request"]["headers"]
+    assert interaction["request"]["body"]["stream"] is True
+    text = (folder / "test_stream.json").read_text()
+    assert text == json.dumps(stream, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    openai_server.stop()
+    _env(monkeypatch, "http://127.0.0.1:9/v1", pytester.path, "sk-another-key-0000000000")
+    result = _run(pytester)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*reqllm: 2 replayed, 0 recorded, 0 missing*"])
+    _env(monkeypatch, "http://127.0.0.1:9/v1", pytester.path, None)
+    _run(pytester).assert_outcomes(passed=2)
+    recorded = json.loads((pytester.path / "stream_record.json").read_text())
+    assert json.loads((pytester.path / "stream_replay.json").read_text()) == recorded
+    assert [c["text"] for c in recorded if c["type"] == "content"] == ["Echo:", " stream", " me", " please"]
+
+
+def test_missing_mismatched_corrupt_and_unused(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                               openai_server: OpenAIServer) -> None:
+    folder = _record(pytester, monkeypatch, openai_server)
+    openai_server.stop()
+    _env(monkeypatch, "http://127.0.0.1:9/v1", pytester.path, None)
+    generate = folder / "test_generate.json"
+    good = generate.read_bytes()
+
+    monkeypatch.setenv("LOOPBACK_PROMPT", "goodbye")
+    result = _run(pytester, "-k", "generate")
+    result.assert_outcomes(failed=1, deselected=1)
+    result.stdout.fnmatch_lines(["*FixtureMismatchError*no recorded interaction in*test_generate.json*",
+                                 "*hello there*goodbye*"])
+    result.stdout.fnmatch_lines(["*reqllm: 0 replayed, 0 recorded, 0 missing, 1 mismatched*"])
+    monkeypatch.delenv("LOOPBACK_PROMPT")
+
+    generate.unlink()
+    result = _run(pytester, "-k", "generate")
+    result.assert_outcomes(failed=1, deselected=1)
+    result.stdout.fnmatch_lines([f"*FixtureNotFoundError: no fixture file {generate} to replay; "
+                                 "record it with: pytest --reqllm-record=missing test_e2e.py::test_generate"])
+    result.stdout.fnmatch_lines(["*reqllm: 0 replayed, 0 recorded, 1 missing*"])
+
+    generate.write_bytes(good[: len(good) // 2])
+    result = _run(pytester, "-k", "generate")
+    result.assert_outcomes(failed=1, deselected=1)
+    result.stdout.fnmatch_lines([f"*FixtureCorruptError: fixture {generate} is not valid JSON*"])
+
+    doc = json.loads(good)
+    doc["format_version"] = 99
+    generate.write_text(json.dumps(doc))
+    _run(pytester, "-k", "generate").stdout.fnmatch_lines(["*FixtureCorruptError*unknown format_version 99*"])
+
+    extra = json.loads(json.dumps(doc["interactions"][0]))
+    extra["request"]["body"]["messages"][0]["content"] = "never asked"
+    doc["format_version"] = 1
+    doc["interactions"].append(extra)
+    generate.write_text(json.dumps(doc))
+    result = _run(pytester, "-k", "generate")
+    result.assert_outcomes(passed=1, errors=1, deselected=1)
+    result.stdout.fnmatch_lines(["*UnusedInteractionsError: 1 recorded interaction(s) in*never requested*",
+                                 "*#1 POST /v1/chat/completions (model gpt-4o-mini)*",
+                                 "*reqllm: 0 replayed, 0 recorded, 0 missing, 1 unused*"])
+    pytester.makepyfile(test_e2e=INNER.replace("def test_generate", "@pytest.mark.reqllm(allow_unused=True)\n"
+                                               "def test_generate"))
+    _run(pytester, "-k", "generate").assert_outcomes(passed=1, deselected=1)
+
+    # A test that makes no call at all leaves its whole fixture unused.
+    pytester.makepyfile(test_e2e_idle="def test_idle(reqllm_fixture):\n    pass\n")
+    idle = _fixtures(pytester) / "test_e2e_idle" / "test_idle.json"
+    idle.parent.mkdir()
+    idle.write_bytes(good)
+    result = _run(pytester, "test_e2e_idle.py")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*UnusedInteractionsError: 1 recorded interaction(s) in*test_idle.json*"])
+
+
+def test_a_failing_test_never_replaces_a_good_fixture(pytester: pytest.Pytester,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      openai_server: OpenAIServer) -> None:
+    folder = _record(pytester, monkeypatch, openai_server)
+    before = (folder / "test_generate.json").read_bytes()
+    stream_before = json.loads((folder / "test_stream.json").read_text())
+    monkeypatch.setenv("LOOPBACK_FAIL", "1")
+    result = _run(pytester, "--reqllm-record")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*reqllm: 0 replayed, 1 recorded, 0 missing*"])
+    assert (folder / "test_generate.json").read_bytes() == before
+    stream_after = json.loads((folder / "test_stream.json").read_text())  # the passing test re-recorded
+    assert stream_after["interactions"][0]["response"]["timing_ms"] != \
+        stream_before["interactions"][0]["response"]["timing_ms"]
+    assert not [p for p in folder.parent.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_record_missing_only_records_what_is_absent(pytester: pytest.Pytester,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    openai_server: OpenAIServer) -> None:
+    folder = _record(pytester, monkeypatch, openai_server)
+    stream_before = (folder / "test_stream.json").read_bytes()
+    (folder / "test_generate.json").unlink()
+    result = _run(pytester, "--reqllm-record=missing")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*reqllm: 1 replayed, 1 recorded, 0 missing*"])
+    assert (folder / "test_stream.json").read_bytes() == stream_before
+    assert (folder / "test_generate.json").exists()
+    # A bare --reqllm-record does not swallow the path after it.
+    _run(pytester, "--reqllm-record", "test_e2e.py").assert_outcomes(passed=2)
+
+
+def test_errors_are_recorded_and_replayed(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                          openai_server: OpenAIServer) -> None:
+    pytester.makepyfile(test_e2e_errors=ERRORS)
+    _env(monkeypatch, openai_server, pytester.path, CANARY)
+    _run(pytester, "--reqllm-record").assert_outcomes(passed=2)
+    folder = _fixtures(pytester) / "test_e2e_errors"
+    limited = json.loads((folder / "test_rate_limit.json").read_text())["interactions"][0]
+    assert limited["response"]["status"] == 429
+    assert limited["response"]["headers"] == {"content-type": "application/json", "retry-after": "0"}
+    assert limited["response"]["body"]["error"]["code"] == "rate_limit_exceeded"
+    assert limited["decoded"]["error"]["type"] == "RateLimitError"
+    broken = json.loads((folder / "test_broken_stream.json").read_text())["interactions"][0]
+    assert broken["response"]["error"]["type"] == "RemoteProtocolError"
+    assert len(broken["response"]["chunks"]) == 2
+    assert broken["decoded"]["chunks"] == [{"type": "content", "text": "Echo:"}]
+    assert broken["decoded"]["error"]["type"] == "APIConnectionError"
+
+    openai_server.stop()
+    _env(monkeypatch, "http://127.0.0.1:9/v1", pytester.path, None)
+    _run(pytester).assert_outcomes(passed=2)
+
+
+def test_parser_drift_fails_and_update_decoded_fixes_it(pytester: pytest.Pytester,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        openai_server: OpenAIServer) -> None:
+    folder = _record(pytester, monkeypatch, openai_server)
+    openai_server.stop()
+    _env(monkeypatch, "http://127.0.0.1:9/v1", pytester.path, None)
+    path = folder / "test_stream.json"
+    doc = json.loads(path.read_text())
+    doc["interactions"][0]["decoded"]["chunks"][0]["text"] = "Echo (old parser):"
+    path.write_text(json.dumps(doc))
+    result = _run(pytester, "-k", "stream")
+    result.assert_outcomes(failed=1, deselected=1)
+    result.stdout.fnmatch_lines(["*DecodedMismatchError: the current parser decodes interaction #0*",
+                                 "*Echo (old parser):*Echo:*", "*--reqllm-update-decoded*"])
+    _run(pytester, "-k", "stream", "--reqllm-update-decoded").assert_outcomes(passed=1, deselected=1)
+    assert json.loads(path.read_text())["interactions"][0]["decoded"]["chunks"][0]["text"] == "Echo:"
+    _run(pytester, "-k", "stream").assert_outcomes(passed=1, deselected=1)
+
+
+def test_named_fixture_shared_by_tests_under_xdist(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                                   openai_server: OpenAIServer) -> None:
+    pytester.makepyfile(test_shared=SHARED)
+    _env(monkeypatch, openai_server, pytester.path, CANARY)
+    result = _run_xdist(pytester, "--reqllm-record")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*reqllm: 0 replayed, 4 recorded, 0 missing*"])
+    shared = json.loads((_fixtures(pytester) / "shared" / "answers.json").read_text())
+    owners = [i["meta"]["test"] for i in shared["interactions"]]
+    assert len(owners) == 8 and len(set(owners)) == 4
+    for owner in set(owners):  # each test's interactions are one contiguous block
+        first = owners.index(owner)
+        assert owners[first:first + 2] == [owner, owner]
+    assert CANARY not in json.dumps(shared)
+
+    openai_server.stop()
+    _env(monkeypatch, "http://127.0.0.1:9/v1", pytester.path, None)
+    result = _run_xdist(pytester)
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*reqllm: 4 replayed, 0 recorded, 0 missing*"])
+
+
+def test_use_switches_to_a_named_fixture(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                         openai_server: OpenAIServer) -> None:
+    pytester.makepyfile(test_e2e_use='''
+import os, httpx, reqllm
+
+def test_use(reqllm_fixture):
+    opts = {"base_url": os.environ["LOOPBACK_URL"], "api_key": os.environ.get("LOOPBACK_KEY")}
+    with reqllm_fixture.use("greetings") as session:
+        assert reqllm.generate_text("openai:gpt-4o-mini", "hi", **opts).text == "Echo: hi"
+    assert session.path.name == "greetings.json"
+    assert reqllm.generate_text("openai:gpt-4o-mini", "own", **opts).text == "Echo: own"
+    body = {"model": "m", "messages": [{"role": "user", "content": "sdk"}]}
+    with httpx.Client(transport=reqllm_fixture.transport()) as client:  # e.g. an official SDK's client
+        answer = client.post(opts["base_url"] + "/chat/completions", json=body).json()
+    assert answer["choices"][0]["message"]["content"] == "Echo: sdk"
+''')
+    _env(monkeypatch, openai_server, pytester.path, CANARY)
+    _run(pytester, "--reqllm-record").assert_outcomes(passed=1)
+    assert (_fixtures(pytester) / "greetings.json").exists()
+    own = json.loads((_fixtures(pytester) / "test_e2e_use" / "test_use.json").read_text())
+    assert [i["meta"].get("model") for i in own["interactions"]] == ["openai:gpt-4o-mini", None]
+    openai_server.stop()
+    _run(pytester).assert_outcomes(passed=1)
+
+
+def test_block_network_and_untouched_tests(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                           openai_server: OpenAIServer) -> None:
+    pytester.makepyfile(test_e2e_live='''
+import os, reqllm
+
+def test_live():
+    opts = {"base_url": os.environ["LOOPBACK_URL"], "api_key": "sk-live-test-key"}
+    assert reqllm.generate_text("openai:gpt-4o-mini", "live", **opts).text == "Echo: live"
+''')
+    _env(monkeypatch, openai_server, pytester.path, None)
+    result = _run(pytester)
+    result.assert_outcomes(passed=1)
+    assert "reqllm:" not in result.stdout.str()
+    assert not _fixtures(pytester).exists()
+    result = _run(pytester, "--reqllm-block-network")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*NetworkBlockedError: reqllm call to openai:gpt-4o-mini (chat) outside a "
+                                 "fixture*reqllm_fixture*"])
+
+
+def test_the_redaction_hook_runs_before_writing(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                                openai_server: OpenAIServer) -> None:
+    pytester.makeconftest('''
+def pytest_reqllm_redact(interaction):
+    interaction["meta"]["redacted_by"] = "conftest"
+    interaction["request"]["headers"].pop("accept", None)
+''')
+    folder = _record(pytester, monkeypatch, openai_server)
+    for path in folder.iterdir():
+        (item,) = json.loads(path.read_text())["interactions"]
+        assert item["meta"]["redacted_by"] == "conftest" and "accept" not in item["request"]["headers"]
+
+
+def test_a_wrong_marker_argument_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile('''
+import pytest
+
+@pytest.mark.reqllm(fixtures="x")
+def test_x():
+    pass
+''')
+    result = _run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*test_x: @pytest.mark.reqllm got an unknown argument 'fixtures'; "
+                                 "it accepts: fixture, allow_unused, ignore_fields, timing*"])
+
+
+def test_options_are_in_one_help_group(pytester: pytest.Pytester) -> None:
+    result = _run(pytester, "--help")
+    result.stdout.fnmatch_lines(["reqllm fixtures: record and replay LLM provider traffic:",
+                                 "*--reqllm-record*", "*--reqllm-fixtures-dir*", "*--reqllm-block-network*"])
+    result = _run(pytester, "--markers")
+    result.stdout.fnmatch_lines(["@pytest.mark.reqllm(fixture=None, allow_unused=False, ignore_fields=(), "
+                                 "timing=None)*"])
+
+
+def test_importing_the_plugin_is_light() -> None:
+    code = ("import sys, reqllm_testing.plugin, reqllm_testing; "
+            "heavy = [m for m in ('reqllm', 'deepdiff', 'yaml', 'httpx') if m in sys.modules]; "
+            "print(heavy); sys.exit(1 if heavy else 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
