@@ -96,16 +96,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.capability)
 
 
-def _fixtures_root(config: pytest.Config) -> Path:
-    value = config.getoption("reqllm_fixtures_dir", default=None) or config.getini("reqllm_fixtures_dir")
-    root = Path(str(value or "tests/fixtures/reqllm"))
-    return root if root.is_absolute() else Path(config.rootpath) / root
-
-
-def _record_mode(config: pytest.Config) -> str:
-    from .plugin import record_mode
-
-    return record_mode(config)
+class _CapabilityFailed(Exception):
+    """Raised inside a recording block so a failing verification does not write its fixture."""
 
 
 @pytest.fixture
@@ -120,9 +112,10 @@ def verify_capability(request: pytest.FixtureRequest) -> Callable[..., Any]:
 
         from . import use_fixture
         from .capabilities import verify
+        from .plugin import fixtures_root, record_mode
 
-        path = fixture_path(_fixtures_root(config), case.model, case.capability)
-        mode = _record_mode(config)
+        path = fixture_path(fixtures_root(config), case.model, case.capability)
+        mode = record_mode(config)
         command = f"pytest -m capability --reqllm-record=missing -k '{case.id}'"
         recording = mode == "record" or (mode == "missing" and not path.exists())
         _note(request, case, path, "started")
@@ -131,15 +124,38 @@ def verify_capability(request: pytest.FixtureRequest) -> Callable[..., Any]:
             pytest.skip(f"{_NOT_RECORDED}: {path} — record it with: {command}")
         if recording:
             provider = REGISTRY.provider(case.provider)
-            if provider.requires_key and not opts.get("api_key") and not any(os.environ.get(v) for v in provider.env):
+            keyed = opts.get("api_key") or any(os.environ.get(v) for v in provider.env)
+            if provider.requires_key and not keyed:
                 _note(request, case, path, _NOT_RECORDED)
                 pytest.skip(f"{_NOT_RECORDED}: recording needs an API key in {' or '.join(provider.env)}")
-        with use_fixture(path, mode="record" if recording else "replay"):
-            result = verify(case.model, case.capability, **opts)
+        update = bool(config.getoption("reqllm_update_decoded", False))
+        result = None
+        try:
+            with use_fixture(path, mode="record" if recording else "replay", update_decoded=update):
+                result = verify(case.model, case.capability, **opts)
+                if recording and not result.passed:
+                    raise _CapabilityFailed
+        except _CapabilityFailed:
+            pass
+        except Exception:
+            if result is None or result.passed:
+                raise
+        assert result is not None
         _note(request, case, path, "passed" if result.passed else "failed")
         return result
 
     return run
+
+
+def pytest_reqllm_fixture_paths(item: pytest.Item) -> list[str] | None:
+    """The capability fixture a matrix case uses (so ``reqllm fixtures check`` sees it as used)."""
+    callspec = getattr(item, "callspec", None)
+    case = callspec.params.get("capability_case") if callspec is not None else None
+    if not isinstance(case, CapabilityCase):
+        return None
+    from .plugin import fixtures_root
+
+    return [str(fixture_path(fixtures_root(item.config), case.model, case.capability))]
 
 
 def _note(request: pytest.FixtureRequest, case: CapabilityCase, path: Path, status: str) -> None:
