@@ -205,7 +205,7 @@ def _command(python_server: bool, model: str, port: int, embeddings: bool, ctx_s
     if python_server:  # its /v1/embeddings returns un-pooled per-token vectors, so we leave it off
         return [exe, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1", "--port", str(port),
                 "--n_threads", "1", "--n_threads_batch", "1", "--n_ctx", str(ctx_size),
-                "--model_alias", MODEL_ID, "--verbose", "False"]  # fmt: skip
+                "--model_alias", MODEL_ID, "--chat_format", "chatml", "--verbose", "False"]  # fmt: skip
     # -t 1: with 2 threads decoding is far slower on these 2-core machines
     cmd = [exe, "-m", model, "--host", "127.0.0.1", "--port", str(port), "-t", "1", "-c", str(ctx_size),
            "-np", "1", "--jinja", "--alias", MODEL_ID]  # fmt: skip

@@ -385,7 +385,7 @@ class ResponsesWire:
 
     def tool_turns(self, said: Answer, pairs: list[tuple[ToolCall, Any]]) -> list[JSONDict]:
         # A reasoning item goes back only with its encrypted_content (none was asked for here).
-        text = [{"role": "assistant", "content": [{"type": "output_text", "text": said.text}]}]
+        text = [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": said.text}]}]
         return [*(text if said.text else []), *({"type": "function_call", "call_id": c.id, "name": c.name,
                    "arguments": JSONText(c.arguments)} for c, _ in pairs),
                 *({"type": "function_call_output", "call_id": c.id, "output": sent(r)} for c, r in pairs)]

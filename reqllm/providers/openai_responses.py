@@ -106,8 +106,8 @@ def _assistant_items(message: Message) -> list[dict[str, Any]]:
             items.append({"type": "message", "role": "assistant", "id": item_id, "status": "completed",
                           "content": parts})
         else:
-            items.append({"role": "assistant", "content": [{"type": "output_text", "text": t.text}
-                                                           for t in texts]})
+            items.append({"type": "message", "role": "assistant",
+                          "content": [{"type": "output_text", "text": t.text} for t in texts]})
         texts.clear()
 
     for part in message.content:
@@ -142,7 +142,7 @@ def _input(messages: list[Message]) -> tuple[str | None, list[dict[str, Any]]]:
         elif message.role == "assistant":
             items.extend(_assistant_items(message))
         else:
-            items.append({"role": "user", "content": _user_content(message)})
+            items.append({"type": "message", "role": "user", "content": _user_content(message)})
     return ("\n\n".join(system) if system else None), items
 
 

@@ -162,9 +162,9 @@ def test_request_maps_messages_tools_and_options() -> None:
         "model": "gpt-4o",
         "instructions": "Be brief.\n\nAnswer in French.",
         "input": [
-            {"role": "user", "content": [{"type": "input_text", "text": "What is this?"},
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "What is this?"},
                                          {"type": "input_image", "image_url": "https://example.com/cat.png"}]},
-            {"role": "assistant", "content": [{"type": "output_text", "text": "Let me check."}]},
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Let me check."}]},
             {"type": "function_call", "call_id": "call_1", "name": "get_weather",
              "arguments": '{"city": "Paris"}'},
             {"type": "function_call_output", "call_id": "call_1", "output": '{"temp": 21}'},
@@ -213,7 +213,7 @@ def test_plain_model_without_reasoning_sends_no_reasoning_fields() -> None:
     rec = Recorder(httpx.Response(200, json=response_body(message_item("ok"))))
     reqllm.generate_text("openai:gpt-4o", "hi", **opts(rec))
     body = rec.body()
-    assert body == {"model": "gpt-4o", "input": [{"role": "user", "content": [{"type": "input_text",
+    assert body == {"model": "gpt-4o", "input": [{"type": "message", "role": "user", "content": [{"type": "input_text",
                                                                                 "text": "hi"}]}]}
 
 
@@ -512,7 +512,7 @@ def test_function_call_round_trip_sends_reasoning_and_paired_items_back() -> Non
     final = reqllm.generate_text("openai:o3", history, **options)
     assert final.text == "It is 21°C in Paris."
     assert rec.body(1)["input"] == [
-        {"role": "user", "content": [{"type": "input_text", "text": "Weather in Paris?"}]},
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Weather in Paris?"}]},
         {"type": "reasoning", "id": "rs_9", "encrypted_content": "gAAAA-enc",
          "summary": [{"type": "summary_text", "text": "Need the weather."}]},
         {"type": "function_call", "call_id": "call_9", "name": "get_weather",
@@ -542,7 +542,7 @@ def test_reasoning_without_encrypted_content_is_not_sent_back() -> None:
     reqllm.generate_text("openai:o3", [Message.user("Weather?"), turn.message,
                                        Message.tool_result(turn.tool_calls[0], "21°C")], **options)
     items = rec.body(1)["input"]
-    assert [i.get("type") for i in items] == [None, "function_call", "function_call_output"]
+    assert [i.get("type") for i in items] == ["message", "function_call", "function_call_output"]
     assert "id" not in items[1]
 
 
