@@ -1,0 +1,118 @@
+"""The live tier (``pytest -m live``): record against a real LLM server on loopback, then replay.
+
+Starts llama.cpp's ``llama-server`` and llama-cpp-python's server (built once into a cache by
+``scripts/local_llm.py``), records a sample of the capability suite into a temporary directory with
+``pytest --reqllm-record``, stops the servers, replays that directory with the network unreachable,
+and checks that the replay decodes exactly what was recorded.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.live
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = [
+    "local-llm:gemma-3-270m-q4_k_m/generate_text",
+    "local-llm:gemma-3-270m-q4_k_m/stream_text",
+    "local-llm:gemma-3-270m-q4_k_m/generate_object",
+    "local-llm:gemma-3-270m-embedding/embed",
+    "local-llm-anthropic:gemma-3-270m-q4_k_m/stream_text",
+    "local-llm-anthropic:gemma-3-270m-q4_k_m/multi_turn",
+    "local-llm-responses:gemma-3-270m-q4_k_m/stream_text",
+    "local-llm-tools:gemma-3-270m-q4_k_m/tool_calling",
+    "local-llm-tools:gemma-3-270m-q4_k_m/stream_tool_calling",
+]
+
+
+@functools.cache
+def _script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("local_llm", ROOT / "scripts" / "local_llm.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[dict[str, str]]:
+    """Both local servers, started (and built on first use), stopped at the end."""
+    local_llm = _script()
+    chat = local_llm.start()
+    try:
+        tools = local_llm.start(python_server=True)
+    except BaseException:
+        local_llm.stop()
+        raise
+    try:
+        yield {"REQLLM_LOCAL_BASE_URL": chat["base_url"] + "/v1",
+               "REQLLM_LOCAL_PYTHON_BASE_URL": tools["base_url"] + "/v1"}
+    finally:
+        local_llm.stop()
+        local_llm.stop(python_server=True)
+
+
+def _pytest(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    selection = " or ".join(f"[{case}]" for case in SAMPLE)
+    command = [sys.executable, "-m", "pytest", "capabilities", "-m", "capability", "-p", "no:xdist",
+               "-q", "-k", selection, *args]
+    return subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=900)
+
+
+def _decoded(root: Path) -> dict[str, Any]:
+    return {str(p.relative_to(root)): [i.get("decoded") for i in json.loads(p.read_text())["interactions"]]
+            for p in sorted(root.rglob("*.json"))}
+
+
+def _refused(url: str) -> bool:
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, int(port))) != 0
+
+
+def test_record_live_then_replay_offline_gives_the_same_results(servers: dict[str, str], tmp_path: Path) -> None:
+    env = servers
+    recorded = _pytest(["--reqllm-record", "--reqllm-fixtures-dir", str(tmp_path)], env)
+    assert recorded.returncode == 0, recorded.stdout[-4000:] + recorded.stderr[-2000:]
+    assert f"{len(SAMPLE)} passed" in recorded.stdout, recorded.stdout[-3000:]
+    files = sorted(tmp_path.rglob("*.json"))
+    assert len(files) == len(SAMPLE)
+    before = _decoded(tmp_path)
+    bytes_before = {p: p.read_bytes() for p in files}
+
+    local_llm = _script()
+    local_llm.stop()
+    local_llm.stop(python_server=True)
+    assert _refused(env["REQLLM_LOCAL_BASE_URL"]) and _refused(env["REQLLM_LOCAL_PYTHON_BASE_URL"])
+
+    replayed = _pytest(["--reqllm-fixtures-dir", str(tmp_path), "--reqllm-block-network"], env)
+    assert replayed.returncode == 0, replayed.stdout[-4000:] + replayed.stderr[-2000:]
+    assert f"{len(SAMPLE)} passed" in replayed.stdout
+    # Replay re-decodes every recorded byte through the plugins and compares with the recorded
+    # decoded part (a drift fails the replay); the files themselves are left untouched.
+    assert _decoded(tmp_path) == before
+    assert {p: p.read_bytes() for p in files} == bytes_before
+
+
+def test_recorded_fixtures_hold_real_server_traffic(servers: dict[str, str]) -> None:
+    """The committed fixtures came from these servers: same model id and server fingerprint shape."""
+    fixture = ROOT / "fixtures" / "local-llm" / "gemma-3-270m-q4_k_m" / "generate_text.json"
+    body = json.loads(fixture.read_text())["interactions"][0]["response"]["body"]
+    assert body["model"] == "gemma-3-270m-q4_k_m"
+    assert body["id"].startswith("chatcmpl-")
+    assert body["system_fingerprint"].startswith("b")
