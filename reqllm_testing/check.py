@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import io
@@ -289,7 +290,28 @@ def scan_file(path: Path) -> list[Finding]:
         data = None
     if data is not None:
         findings.extend(_header_findings(path, data, lines))
+        findings.extend(_base64_findings(path, data))
     return findings
+
+
+def _base64_findings(path: Path, data: Any) -> Iterator[Finding]:
+    """Secret-looking strings inside ``{"b64": ...}`` chunks and bodies (invisible to a text search)."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            encoded = value.get("b64")
+            if isinstance(encoded, str):
+                try:
+                    text = base64.b64decode(encoded).decode("utf-8", "replace")
+                except ValueError:
+                    text = ""
+                for kind, pattern in SECRET_PATTERNS:
+                    for match in pattern.finditer(text):
+                        yield Finding(path, kind, f"in a base64 chunk: {_mask(match.group(0))}")
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
 
 
 def scan_paths(paths: Iterable[Path]) -> list[Finding]:

@@ -9,6 +9,7 @@ A fixture is one pretty-printed JSON document with sorted keys and a trailing ne
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as dt
 import hashlib
@@ -145,22 +146,35 @@ def read(path: str | Path) -> FixtureFile:
     return parse(data, path)
 
 
-_cache: dict[str, tuple[tuple[int, int], FixtureFile]] = {}
+#: Loaded files kept per process, least recently used first, bounded so that a suite with one
+#: fixture file per test does not keep every file it ever replayed (the newest is always kept).
+_cache: collections.OrderedDict[str, tuple[tuple[int, int], FixtureFile]] = collections.OrderedDict()
 _cache_lock = threading.Lock()
+_cache_bytes = [0]  # total file size of the cached entries
+CACHE_FILES = 64
+CACHE_BYTES = 32 * 1024 * 1024
 
 
 def load(path: str | Path) -> FixtureFile:
-    """The parsed fixture at ``path``, cached per process by path, mtime and size."""
-    path = Path(path)
-    key = os.path.abspath(path)
-    stat = path.stat()
+    """The parsed fixture at ``path``, cached per process by path, mtime and size (a bounded LRU)."""
+    key = os.path.abspath(os.fspath(path))  # no Path() here: a cache hit costs a stat and little more
+    stat = os.stat(key)
     stamp = (stat.st_mtime_ns, stat.st_size)
     hit = _cache.get(key)
     if hit is not None and hit[0] == stamp:
+        with _cache_lock:
+            if key in _cache:
+                _cache.move_to_end(key)
         return hit[1]
     fixture = read(path)
     with _cache_lock:
+        old = _cache.pop(key, None)
+        if old is not None:
+            _cache_bytes[0] -= old[0][1]
         _cache[key] = (stamp, fixture)
+        _cache_bytes[0] += stamp[1]
+        while len(_cache) > 1 and (len(_cache) > CACHE_FILES or _cache_bytes[0] > CACHE_BYTES):
+            _cache_bytes[0] -= _cache.popitem(last=False)[1][0][1]
     return fixture
 
 

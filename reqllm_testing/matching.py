@@ -20,6 +20,8 @@ from .redaction import SECRET_PARAMS
 __all__ = ["Index", "Matcher", "describe_request", "diff_text", "parse_body", "request_view"]
 
 _MISSING = object()
+#: Canonical JSON (sorted keys, no whitespace), made once: ``json.dumps`` with options builds an encoder per call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def parse_body(content: bytes) -> Any:
@@ -91,7 +93,7 @@ class Matcher:
 
     def canonical_body(self, body: Any) -> str:
         """The compared body as canonical JSON (sorted keys, no whitespace)."""
-        return json.dumps(self.compared_body(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return _CANONICAL.encode(self.compared_body(body))
 
     def key(self, method: str, url: str, body: Any) -> str:
         """The lookup key of a request (``body`` as ``parse_body`` returns it)."""
@@ -103,8 +105,7 @@ class Matcher:
             query = "?" + urlencode(pairs) if pairs else ""
         body = self.compared_body(body)
         model = body.get("model") if isinstance(body, dict) else None
-        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return f"{method.upper()} {parts.path or '/'}{query} model={model}\n{canonical}"
+        return f"{method.upper()} {parts.path or '/'}{query} model={model}\n{_CANONICAL.encode(body)}"
 
 
 def request_view(method: str, url: str, body: Any) -> dict[str, Any]:

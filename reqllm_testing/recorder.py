@@ -38,6 +38,8 @@ __all__ = [
 ]
 
 _STREAM_TYPES = ("text/event-stream", "ndjson", "jsonl")
+#: ``json.dumps(..., ensure_ascii=False)``, with the encoder made once.
+_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 # -- recording ----------------------------------------------------------------------------------
@@ -304,10 +306,30 @@ def _sse_bytes(events: Sequence[dict[str, Any]]) -> list[bytes]:
         if event.get("id") is not None:
             lines.append(f"id: {event['id']}")
         data = event.get("data", "")
-        text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+        text = data if isinstance(data, str) else _JSON.encode(data)
         lines.extend(f"data: {line}" for line in text.split("\n"))
         out.append(("\n".join(lines) + "\n\n").encode("utf-8"))
     return out
+
+
+_HEADERS: dict[tuple[tuple[str, Any], ...], httpx.Headers] = {}
+
+
+def _headers(recorded: dict[str, Any]) -> httpx.Headers:
+    """The recorded (allow-listed, so few distinct) response headers, normalized once per process.
+
+    Shared: ``httpx.Response`` copies the headers it is given, so nothing mutates these.
+    """
+    items = tuple(recorded.items())
+    try:
+        headers = _HEADERS.get(items)
+    except TypeError:  # a hand-edited value that is not a string: not shared
+        return httpx.Headers(list(items))
+    if headers is None:
+        headers = httpx.Headers(list(items))
+        if len(_HEADERS) < 1024:
+            _HEADERS[items] = headers
+    return headers
 
 
 class Compiled:
@@ -317,7 +339,7 @@ class Compiled:
 
     def __init__(self, response: dict[str, Any]) -> None:
         self.status: int | None = response.get("status")
-        self.headers = list((response.get("headers") or {}).items())
+        self.headers = _headers(response.get("headers") or {})
         self.error: dict[str, Any] | None = response.get("error")
         self.timing: list[float] | None = response.get("timing_ms")
         if "chunks" in response:
@@ -326,7 +348,7 @@ class Compiled:
         elif "events" in response:
             self.chunks = _sse_bytes(response["events"])
         elif response.get("body") is not None:
-            self.chunks = [json.dumps(response["body"], ensure_ascii=False).encode("utf-8")]
+            self.chunks = [_JSON.encode(response["body"]).encode("utf-8")]
         elif "text" in response:
             self.chunks = [str(response["text"]).encode("utf-8")]
         elif "b64" in response:

@@ -1,4 +1,5 @@
-"""Keeping secrets off disk: header allow-lists, ``key=`` parameters, literal key values, user rules.
+"""Keeping secrets off disk: header allow-lists, ``key=`` parameters (in URLs and JSON request bodies),
+literal key values (also percent-encoded), user rules.
 
 Order when a fixture is written: headers are filtered as interactions are recorded; at save time the
 user's rules run (``add_redaction`` and the ``pytest_reqllm_redact`` hook), then every known secret
@@ -12,7 +13,7 @@ import base64
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 __all__ = [
     "AUTH_HEADERS",
@@ -31,6 +32,7 @@ __all__ = [
     "remove_redaction",
     "scrub",
     "scrub_patterns",
+    "secrets_from_body",
     "secrets_from_headers",
 ]
 
@@ -112,6 +114,25 @@ def secrets_from_headers(headers: Iterable[tuple[str, str]], url: str = "") -> s
     return {s for s in found if len(s) >= MIN_SECRET_LENGTH and s != PLACEHOLDER}
 
 
+def secrets_from_body(body: Any) -> set[str]:
+    """Credential values in a parsed JSON request body: string fields named like ``key=`` parameters
+    (``api_key``, ``key``, ``access_token``...), at any depth."""
+    found: set[str] = set()
+    stack = [body]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            for name, inner in value.items():
+                if isinstance(inner, str):
+                    if str(name).lower() in SECRET_PARAMS:
+                        found.add(inner)
+                else:
+                    stack.append(inner)
+        elif isinstance(value, list):
+            stack.extend(value)
+    return {s for s in found if len(s) >= MIN_SECRET_LENGTH and s != PLACEHOLDER}
+
+
 def _replace_all(text: str, secrets: tuple[str, ...]) -> str:
     for secret in secrets:
         if secret in text:
@@ -185,8 +206,10 @@ def _scrub_chunks(chunks: list[Any], secrets: tuple[str, ...]) -> list[Any]:
 
 def scrub(interaction: dict[str, Any], secrets: Iterable[str]) -> dict[str, Any]:
     """A copy of ``interaction`` with every secret value (and credential URL parameter) replaced."""
-    values = tuple(sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH and s != PLACEHOLDER},
-                          key=len, reverse=True))
+    kept = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH and s != PLACEHOLDER}
+    # also as a URL carries them (a server echoing the request URL): percent-encoded, + for spaces
+    kept |= {form for s in kept for form in (quote(s, safe=""), quote_plus(s))}
+    values = tuple(sorted(kept, key=len, reverse=True))
     request = interaction.get("request")
     if isinstance(request, dict) and isinstance(request.get("url"), str):
         interaction = {**interaction, "request": {**request, "url": redact_url(request["url"])}}

@@ -28,7 +28,15 @@ from .errors import (
 )
 from .fixture_file import FixtureFile
 from .matching import Index, Matcher, describe_request, diff_text, parse_body, request_view
-from .redaction import REQUEST_HEADERS, RedactionRule, apply_rules, filter_headers, redact_url, scrub
+from .redaction import (
+    REQUEST_HEADERS,
+    RedactionRule,
+    apply_rules,
+    filter_headers,
+    redact_url,
+    scrub,
+    secrets_from_body,
+)
 from .redaction import secrets_from_headers as _secrets_from_headers
 
 __all__ = [
@@ -87,6 +95,8 @@ def _comparable(decoded: dict[str, Any]) -> dict[str, Any]:
 
 def same_decoded(recorded: dict[str, Any], actual: dict[str, Any]) -> bool:
     """True when two decoded parts agree (cost aside); JSON-normalizes ``actual`` only if needed."""
+    if recorded == actual:  # the usual case, without copying
+        return True
     recorded, actual = _comparable(recorded), _comparable(actual)
     if recorded == actual:
         return True
@@ -121,6 +131,7 @@ class FixtureSession:
         self.missing = False
         self._lock = threading.Lock()
         self._fixture: FixtureFile | None = None
+        self._index: Index | None = None
         self._cursor: dict[str, int] = {}
         self._used: set[int] = set()
         self._updated: dict[int, dict[str, Any]] = {}
@@ -137,15 +148,15 @@ class FixtureSession:
         """The fixture being replayed (loaded once per process); FixtureNotFoundError when there is none."""
         __tracebackhide__ = True
         if self._fixture is None:
-            if not self.path.exists():
+            try:
+                self._fixture = fixture_file.load(self.path)
+            except FileNotFoundError:
                 self.missing = True
                 command = self.record_command or (f"REQLLM_FIXTURES=missing (or use_fixture("
                                                   f"{str(self.path)!r}, mode='record')) with a real API key")
                 raise self._raise(FixtureNotFoundError(
                     f"no fixture file {self.path} to replay; record it with: {command}",
-                    path=self.path, command=command))
-            try:
-                self._fixture = fixture_file.load(self.path)
+                    path=self.path, command=command)) from None
             except ReqLLMTestingError as exc:
                 raise self._raise(exc) from None
         return self._fixture
@@ -153,9 +164,10 @@ class FixtureSession:
     def index(self) -> Index:
         """The request index of the fixture for this session's matcher (built once per file load)."""
         __tracebackhide__ = True
-        matcher = self.matcher
-        index: Index = self.fixture().derived(("index", matcher), lambda f: Index(f.interactions, matcher))
-        return index
+        if self._index is None:
+            matcher = self.matcher
+            self._index = self.fixture().derived(("index", matcher), lambda f: Index(f.interactions, matcher))
+        return self._index
 
     def lookup(self, request: httpx.Request, call: Any = None) -> int:
         """Consume the next recorded interaction matching ``request``; FixtureMismatchError otherwise."""
@@ -234,6 +246,7 @@ class FixtureSession:
             meta["test"] = self.test_id
         entry["meta"] = meta
         found = _secrets_from_headers(request.headers.multi_items(), url)
+        found |= secrets_from_body(entry["request"]["body"])
         with self._lock:
             if call is not None:
                 self.secrets.update(call.secrets)
@@ -251,16 +264,18 @@ class FixtureSession:
         state = call.hook_state
         if not state:
             return
-        actual = decoded_of(call, result, error)
         if self.mode == "record":
-            state[-1]["decoded"] = actual
+            state[-1]["decoded"] = decoded_of(call, result, error)
             return
         position = state[-1]
         if self.update_decoded:
-            self._updated[position] = actual
+            self._updated[position] = decoded_of(call, result, error)
             return
         recorded = self.fixture().interactions[position].get("decoded")
-        if recorded is None or same_decoded(recorded, actual):
+        if recorded is None:  # recorded without a decoded part (FixtureTransport, vcr import): nothing to check
+            return
+        actual = decoded_of(call, result, error)
+        if same_decoded(recorded, actual):
             return
         diff = diff_text(_comparable(recorded), _comparable(json.loads(json.dumps(actual, default=str))))
         raise self._raise(DecodedMismatchError(
@@ -315,17 +330,47 @@ class FixtureSession:
         return out
 
     def save(self) -> Path | None:
-        """Write the recorded interactions (appended when this run already wrote the file); None if none."""
+        """Write the recorded interactions (appended when this run already wrote the file); None if none.
+
+        In a shared fixture the interactions of other tests recorded by an earlier run are kept (only
+        this test's are replaced), so a test that fails or is not selected keeps what it recorded.
+        """
         interactions = self.recorded()
         if not interactions:
             return None
         with fixture_file.file_lock(self.path):
-            if fixture_file.written_by_run(self.path, self.run_id):
-                interactions = fixture_file.read(self.path).interactions + interactions
-            document = fixture_file.new_document(interactions, self.source)
+            fresh = self._fresh_marker()
+            earlier: list[dict[str, Any]] = []
+            shared = self.shared and self.test_id is not None
+            if shared:
+                earlier, kept_fresh = self._shared_earlier(fresh)
+            elif fixture_file.written_by_run(self.path, self.run_id):
+                earlier = fixture_file.read(self.path).interactions
+            document = fixture_file.new_document(earlier + interactions, self.source)
             fixture_file.save(self.path, document, secrets=self.secrets)
             fixture_file.mark_written(self.path, self.run_id)
+            if shared:
+                fresh.write_text(f"{self.run_id} {kept_fresh + len(interactions)}")
         return self.path
+
+    def _fresh_marker(self) -> Path:
+        """Where the number of trailing interactions written by this run of a shared fixture is kept."""
+        return fixture_file.lock_stem(self.path).with_suffix(".fresh")
+
+    def _shared_earlier(self, fresh: Path) -> tuple[list[dict[str, Any]], int]:
+        """What a shared fixture keeps before this test's new interactions, and how many are from this run."""
+        try:
+            current = fixture_file.read(self.path).interactions if self.path.exists() else []
+        except ReqLLMTestingError:  # unreadable: replaced, as any fixture is
+            return [], 0
+        count = 0
+        if fixture_file.written_by_run(self.path, self.run_id):
+            run, _, number = (fresh.read_text() if fresh.exists() else "").partition(" ")
+            count = int(number) if run == self.run_id and number.isdigit() else 0
+        count = min(count, len(current))
+        old, new = current[:len(current) - count], current[len(current) - count:]
+        kept = [i for i in old if (i.get("meta") or {}).get("test") not in (None, self.test_id)]
+        return kept + new, count
 
     def save_decoded(self) -> Path:
         """Write the re-generated decoded parts (``--reqllm-update-decoded``)."""
