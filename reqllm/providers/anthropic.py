@@ -24,7 +24,7 @@ import httpx
 
 from .._sse import ServerSentEvent
 from .._types import ImagePart, Message, StreamChunk, TextPart, ThinkingPart, Tool, ToolCall
-from ..errors import APIError, ResponseDecodeError, error_class
+from ..errors import ResponseDecodeError
 from .base import (
     OBJECT_TOOL_NAME,
     Call,
@@ -333,12 +333,6 @@ class AnthropicMessages(Protocol):
         elif kind == "error":
             raise self.stream_error(state.call, payload)
         return []
-
-    def stream_error(self, call: Call, payload: Mapping[str, Any]) -> APIError:
-        """The typed error for an in-stream ``error`` event."""
-        info = self.parse_error(None, payload)
-        return error_class(info.kind, None)(info.message, provider=call.provider.id, model=call.model.spec,
-                                            body=payload, code=info.code)
 
     def parse_error(self, status: int | None, body: Any) -> ErrorInfo:
         """``{"type": "error", "error": {"type", "message"}}``; HTTP 529 is always overloaded."""

@@ -16,7 +16,7 @@ import httpx
 from .._options import Options
 from .._sse import ServerSentEvent
 from .._types import Message, StreamChunk
-from ..errors import ResponseDecodeError
+from ..errors import APIError, ResponseDecodeError, error_class
 from ..registry import Model, Provider
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "Protocol",
     "StreamState",
     "parse_arguments",
+    "reasoning_effort",
     "require",
 ]
 
@@ -145,6 +146,12 @@ class Protocol:
             return ErrorInfo(message=str(err))
         return ErrorInfo(message=str(body)[:500] if body else f"HTTP {status}")
 
+    def stream_error(self, call: Call, payload: Mapping[str, Any]) -> APIError:
+        """The typed error for an in-stream error payload (read with ``parse_error``)."""
+        info = self.parse_error(None, payload)
+        return error_class(info.kind, None)(info.message, provider=call.provider.id, model=call.model.spec,
+                                            body=payload, code=info.code, retry_after=info.retry_after)
+
     # -- helpers shared by plugins -----------------------------------------------------------
     def headers(self, call: Call, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """Auth, content type and user headers for ``call``."""
@@ -216,3 +223,16 @@ def parse_arguments(raw: str, *, name: str, provider: str, truncated: bool = Fal
         raise ResponseDecodeError(f"arguments of tool call {name!r} are not a JSON object",
                                   provider=provider, field=f"tool_calls[{name}].arguments", raw=raw)
     return value
+
+
+def reasoning_effort(call: Call) -> str | None:
+    """The call's reasoning effort; a token budget maps to low (<= 2048), medium (<= 8192) or high."""
+    options = call.options
+    if options.reasoning_effort is not None:
+        return options.reasoning_effort
+    budget = options.reasoning_budget
+    if budget is None:
+        return None
+    if budget == 0:
+        return "none"
+    return "low" if budget <= 2048 else "medium" if budget <= 8192 else "high"

@@ -17,7 +17,7 @@ import httpx
 
 from .._sse import ServerSentEvent
 from .._types import ImagePart, Message, StreamChunk, TextPart, ThinkingPart, ToolCall
-from ..errors import ResponseDecodeError, UnsupportedOperationError, error_class
+from ..errors import ResponseDecodeError, UnsupportedOperationError
 from .base import (
     OBJECT_TOOL_NAME,
     Call,
@@ -28,6 +28,7 @@ from .base import (
     Protocol,
     StreamState,
     parse_arguments,
+    reasoning_effort,
 )
 
 __all__ = ["OpenAIChat", "error_kind", "openai_usage"]
@@ -77,18 +78,6 @@ def openai_usage(usage: Mapping[str, Any] | None, timings: Any = None) -> dict[s
         or 0,
     }
     return {k: int(v) for k, v in counts.items()}
-
-
-def _effort(call: Call) -> str | None:
-    options = call.options
-    if options.reasoning_effort is not None:
-        return options.reasoning_effort
-    budget = options.reasoning_budget
-    if budget is None:
-        return None
-    if budget == 0:
-        return "none"
-    return "low" if budget <= 2048 else "medium" if budget <= 8192 else "high"
 
 
 def _content(message: Message) -> str | list[dict[str, Any]]:
@@ -179,7 +168,7 @@ class OpenAIChat(Protocol):
             body["stop"] = o.stop
         if o.seed is not None:
             body["seed"] = o.seed
-        effort = _effort(call)
+        effort = reasoning_effort(call)
         if effort is not None:
             body["reasoning_effort"] = effort
         tools = list(o.tools or [])
@@ -306,12 +295,6 @@ class OpenAIChat(Protocol):
         if counts is not None:
             out.append(StreamChunk("meta", metadata={"usage": counts, "id": payload.get("id")}))
         return out
-
-    def stream_error(self, call: Call, payload: Mapping[str, Any]) -> Exception:
-        """The typed error for an in-stream ``{"error": ...}`` payload."""
-        info = self.parse_error(None, payload)
-        return error_class(info.kind, None)(info.message, provider=call.provider.id, model=call.model.spec,
-                                            body=payload, code=info.code)
 
     def parse_error(self, status: int | None, body: Any) -> ErrorInfo:
         """OpenAI-style ``{"error": {"message", "type", "code"}}`` bodies."""

@@ -29,7 +29,16 @@ import httpx
 from .._sse import ServerSentEvent
 from .._types import ImagePart, Message, StreamChunk, TextPart, ThinkingPart, ToolCall
 from ..errors import APIError, InvalidOptionError, ResponseDecodeError, error_class
-from .base import Call, Decoded, DecodedEmbeddings, ErrorInfo, Protocol, StreamState, parse_arguments
+from .base import (
+    Call,
+    Decoded,
+    DecodedEmbeddings,
+    ErrorInfo,
+    Protocol,
+    StreamState,
+    parse_arguments,
+    reasoning_effort,
+)
 from .openai_chat import error_kind
 
 __all__ = ["OpenAIResponses", "responses_usage"]
@@ -56,18 +65,6 @@ def responses_usage(usage: Any) -> dict[str, int] | None:
 
 
 # -- request ---------------------------------------------------------------------------------
-def _effort(call: Call) -> str | None:
-    options = call.options
-    if options.reasoning_effort is not None:
-        return options.reasoning_effort
-    budget = options.reasoning_budget
-    if budget is None:
-        return None
-    if budget == 0:
-        return "none"
-    return "low" if budget <= 2048 else "medium" if budget <= 8192 else "high"
-
-
 def _user_content(message: Message) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for part in message.content:
@@ -245,7 +242,7 @@ class OpenAIResponses(Protocol):
             body["temperature"] = o.temperature
         if o.top_p is not None:
             body["top_p"] = o.top_p
-        effort = _effort(call)
+        effort = reasoning_effort(call)
         if effort is not None:
             body["reasoning"] = {"effort": effort}
             if effort != "none":
