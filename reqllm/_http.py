@@ -5,7 +5,6 @@ Everything here but ``send_sync``/``send_async`` is shared by sync and async cal
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -34,6 +33,18 @@ from .providers.base import Call, Operation, Protocol
 from .registry import REGISTRY, Model
 
 __all__ = ["Exchange", "prepare"]
+
+
+class _LazyAsyncio:
+    """``asyncio``, imported on first use: sync-only programs never pay for importing it."""
+
+    def __getattr__(self, name: str) -> Any:
+        import asyncio as module
+
+        return getattr(module, name)
+
+
+asyncio: Any = _LazyAsyncio()
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError, ArithmeticError)

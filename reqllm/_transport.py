@@ -7,16 +7,18 @@ transport (to record or replay) and sees each call's decoded result. Nothing is 
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import dataclasses
 import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["CallHook", "CallInfo", "async_transport", "current_hook", "install_hook", "sync_transport"]
 
@@ -99,6 +101,8 @@ def _default_sync() -> httpx.HTTPTransport:
 
 
 def _default_async() -> httpx.AsyncHTTPTransport:
+    import asyncio  # here, not at the top: sync-only programs never import asyncio
+
     loop = asyncio.get_running_loop()
     transport = _shared_async.get(loop)
     if transport is None:

@@ -1,0 +1,1 @@
+"""Benchmarks: reqllm and reqllm_testing against the floor and against vcrpy (run: ``python bench/run.py``)."""
