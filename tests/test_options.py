@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+import reqllm
 from reqllm import Message, TextPart, Tool, ToolCall
 from reqllm._options import Options, normalize_messages, parse_options
 from reqllm.errors import InvalidOptionError
@@ -151,3 +152,14 @@ def test_message_helpers() -> None:
 def test_a_message_rejects_unknown_fields() -> None:
     with pytest.raises(InvalidOptionError, match=r"messages\[0\]"):
         normalize_messages([{"role": "user", "content": "hi", "colour": "blue"}], None)
+
+
+def test_text_that_is_not_valid_unicode_is_an_input_error_before_any_request() -> None:
+    sent: list[httpx.Request] = []
+    client = httpx.Client(transport=httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(500)))
+    with pytest.raises(reqllm.errors.InvalidOptionError, match="not valid Unicode"):
+        reqllm.generate_text("openai:gpt-4o-mini", "broken \ud800 text", api_key="k", http_client=client)
+    with pytest.raises(reqllm.errors.InvalidOptionError, match="not JSON"):
+        reqllm.generate_text("openai:gpt-4o-mini", "hi", api_key="k", http_client=client,
+                             provider_options={"when": object()})
+    assert sent == []

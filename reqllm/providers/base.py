@@ -16,7 +16,7 @@ import httpx
 from .._options import Options
 from .._sse import ServerSentEvent
 from .._types import Message, StreamChunk
-from ..errors import APIError, ResponseDecodeError, error_class
+from ..errors import APIError, InvalidOptionError, ResponseDecodeError, error_class
 from ..registry import Model, Provider
 
 __all__ = [
@@ -177,7 +177,13 @@ class Protocol:
         if call.options.provider_options:
             body = _deep_merge(body, call.options.provider_options)
         url = call.base_url.rstrip("/") + path
-        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        try:
+            content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        except UnicodeEncodeError as exc:
+            raise InvalidOptionError(f"the request holds text that is not valid Unicode ({exc.reason} at "
+                                     f"{exc.object[max(exc.start - 20, 0):exc.end + 20]!r})") from None
+        except (TypeError, ValueError) as exc:
+            raise InvalidOptionError(f"the request holds a value that is not JSON: {exc}") from None
         return httpx.Request("POST", url, params=params, headers=self.headers(call, extra_headers), content=content)
 
 

@@ -39,7 +39,7 @@ def encode(events: list[Event], *, newline: str = "\n") -> bytes:
         text = data if isinstance(data, str) else json.dumps(data)
         lines = ([f"event: {name}"] if name else []) + [f"data: {text}", "", ""]
         out.append(newline.join(lines))
-    return "".join(out).encode()
+    return "".join(out).encode("utf-8", "surrogatepass")  # hypothesis draws lone surrogates too
 
 
 # -- OpenAI Chat Completions ---------------------------------------------------------------------
