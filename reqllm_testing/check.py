@@ -31,6 +31,7 @@ __all__ = [
     "Finding",
     "default_root",
     "fixture_files",
+    "leftovers",
     "orphans",
     "redecode",
     "scan_file",
@@ -61,6 +62,14 @@ def fixture_files(root: Path) -> list[Path]:
     if root.is_file():
         return [root]
     return sorted(p for p in root.rglob("*.json") if not p.name.startswith("."))
+
+
+def leftovers(root: Path) -> list[Finding]:
+    """Temporary files an interrupted write left behind (never loaded; safe to delete)."""
+    if root.is_file():
+        return []
+    return [Finding(p, "leftover", "temporary file of an interrupted write; never loaded, safe to delete")
+            for p in sorted(root.rglob(".*.json.*.tmp"))]
 
 
 # -- stale ------------------------------------------------------------------------------------------

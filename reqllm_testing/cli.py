@@ -75,11 +75,11 @@ def _list(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     import shlex
 
-    from .check import fixture_files, orphans, stale, unloadable
+    from .check import fixture_files, leftovers, orphans, stale, unloadable
 
     root = _root(args.dir)
     files = fixture_files(root)
-    findings = unloadable(files)
+    findings = unloadable(files) + leftovers(root)
     broken = {f.path for f in findings}
     for path in files:
         if path not in broken:
@@ -96,7 +96,8 @@ def _check(args: argparse.Namespace) -> int:
     print(f"{len(files)} fixture file(s) checked under {root}: "
           f"{sum(f.kind == 'unloadable' for f in findings)} unloadable, "
           f"{len({f.path for f in findings if f.kind == 'stale'})} stale, "
-          f"{sum(f.kind == 'orphaned' for f in findings)} orphaned")
+          f"{sum(f.kind == 'orphaned' for f in findings)} orphaned, "
+          f"{sum(f.kind == 'leftover' for f in findings)} leftover temporary")
     return 1 if problems else 0
 
 
