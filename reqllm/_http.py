@@ -29,6 +29,7 @@ from .errors import (
     error_class,
 )
 from .providers import get_protocol
+from .providers.base import MALFORMED as _MALFORMED
 from .providers.base import Call, Operation, Protocol
 from .registry import REGISTRY, Model
 
@@ -47,7 +48,6 @@ class _LazyAsyncio:
 asyncio: Any = _LazyAsyncio()
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError, ArithmeticError)
 
 
 def _resolve_model(model: str | Model) -> Model:

@@ -10,11 +10,11 @@ from ._sse import SSEDecoder
 from ._types import FinishReason, Message, Response, StreamChunk, TextPart, ThinkingPart, ToolCall
 from ._usage import build_usage
 from .errors import ReqLLMError, ResponseDecodeError, StreamTruncatedError
+from .providers.base import MALFORMED as _MALFORMED
 from .providers.base import Call, Protocol, parse_arguments
 
 __all__ = ["ResponseBuilder", "StreamDecoder", "parse_arguments"]
 
-_MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError, ArithmeticError)
 #: The type each StreamChunk field must have once a plugin made it.
 _CHUNK_FIELDS: tuple[tuple[str, type | tuple[type, ...]], ...] = (
     ("text", str), ("index", int), ("id", (str, type(None))), ("name", (str, type(None))),

@@ -20,6 +20,7 @@ from ..errors import APIError, InvalidOptionError, ResponseDecodeError, error_cl
 from ..registry import Model, Provider
 
 __all__ = [
+    "MALFORMED",
     "OBJECT_TOOL_NAME",
     "Call",
     "Decoded",
@@ -36,6 +37,9 @@ __all__ = [
 
 Operation = Literal["chat", "object", "embed"]
 ErrorKind = Literal["auth", "invalid_request", "rate_limit", "unavailable", "overloaded", "other"]
+
+#: What a plugin raises on malformed provider input; the core turns these into ResponseDecodeError.
+MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError, ArithmeticError)
 
 #: Name of the tool a protocol forces when it produces an object through a tool call.
 OBJECT_TOOL_NAME = "structured_output"
