@@ -31,7 +31,7 @@ from .base import (
     reasoning_effort,
 )
 
-__all__ = ["OpenAIChat", "error_kind", "openai_usage"]
+__all__ = ["OpenAIChat", "error_kind", "openai_error_info", "openai_usage"]
 
 FINISH_REASONS = {"stop": "stop", "length": "length", "tool_calls": "tool_calls",
                   "function_call": "tool_calls", "content_filter": "content_filter", "eos": "stop",
@@ -53,6 +53,21 @@ def error_kind(error_type: str | None) -> ErrorKind | None:
         return "unavailable"
     if "invalid" in t or "not_found" in t or "tool_use_failed" in t:
         return "invalid_request"
+    return None
+
+
+def openai_error_info(body: Any) -> ErrorInfo | None:
+    """The provider's message, code and kind from an OpenAI-style ``{"error": ...}`` body, else None."""
+    err = body.get("error") if isinstance(body, Mapping) else None
+    if isinstance(err, Mapping):
+        code = err.get("code") or err.get("type")
+        # The code is the more specific of the two: a bad key is type "invalid_request_error",
+        # code "invalid_api_key".
+        kind = error_kind(str(err.get("code") or "")) or error_kind(str(err.get("type") or ""))
+        return ErrorInfo(message=str(err.get("message") or err), code=None if code is None else str(code),
+                         kind=kind)
+    if isinstance(err, str):
+        return ErrorInfo(message=err)
     return None
 
 
@@ -298,17 +313,7 @@ class OpenAIChat(Protocol):
 
     def parse_error(self, status: int | None, body: Any) -> ErrorInfo:
         """OpenAI-style ``{"error": {"message", "type", "code"}}`` bodies."""
-        err = body.get("error") if isinstance(body, Mapping) else None
-        if isinstance(err, Mapping):
-            code = err.get("code") or err.get("type")
-            # The code is the more specific of the two: a bad key is type "invalid_request_error",
-            # code "invalid_api_key".
-            kind = error_kind(str(err.get("code") or "")) or error_kind(str(err.get("type") or ""))
-            return ErrorInfo(message=str(err.get("message") or err), code=None if code is None else str(code),
-                             kind=kind)
-        if isinstance(err, str):
-            return ErrorInfo(message=err)
-        return super().parse_error(status, body)
+        return openai_error_info(body) or super().parse_error(status, body)
 
 
 def _split_parts(parts: list[Any], reasoning: Any) -> tuple[Any, str]:

@@ -39,7 +39,7 @@ from .base import (
     parse_arguments,
     reasoning_effort,
 )
-from .openai_chat import error_kind
+from .openai_chat import error_kind, openai_error_info
 
 __all__ = ["OpenAIResponses", "responses_usage"]
 
@@ -389,12 +389,4 @@ class OpenAIResponses(Protocol):
 
     def parse_error(self, status: int | None, body: Any) -> ErrorInfo:
         """OpenAI-style ``{"error": {"message", "type", "code"}}`` bodies."""
-        err = body.get("error") if isinstance(body, Mapping) else None
-        if isinstance(err, Mapping):
-            code = err.get("code") or err.get("type")
-            kind = error_kind(str(err.get("type") or "")) or error_kind(str(err.get("code") or ""))
-            return ErrorInfo(message=str(err.get("message") or err), code=None if code is None else str(code),
-                             kind=kind)
-        if isinstance(err, str):
-            return ErrorInfo(message=err)
-        return super().parse_error(status, body)
+        return openai_error_info(body) or super().parse_error(status, body)
