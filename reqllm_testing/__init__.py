@@ -26,7 +26,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from . import faults
+    from . import faults, intercept
     from .matching import Matcher
     from .recorder import FixtureHook, FixtureTransport, RecordingTransport, ReplayTransport
     from .redaction import add_redaction, remove_redaction
@@ -48,6 +48,7 @@ __all__ = [
     "UnusedInteractionsError",
     "add_redaction",
     "faults",
+    "intercept",
     "remove_redaction",
     "use_fixture",
 ]
@@ -61,6 +62,7 @@ _LAZY = {
     "ReplayTransport": "recorder",
     "add_redaction": "redaction",
     "faults": "",
+    "intercept": "",
     "remove_redaction": "redaction",
     "use_fixture": "session",
 }

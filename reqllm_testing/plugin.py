@@ -47,7 +47,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="where fixture files live (default: ini reqllm_fixtures_dir, "
                     "else tests/fixtures/reqllm)")
     group.addoption("--reqllm-block-network", dest="reqllm_block_network", action="store_true",
-                    help="make any reqllm call outside a fixture fail")
+                    help="make every outgoing connection outside a fixture fail (reqllm, httpx, SDKs, requests, "
+                    "urllib, aiohttp, sockets; loopback hosts listed in ini reqllm_ignore_hosts excepted)")
     group.addoption("--reqllm-update-decoded", dest="reqllm_update_decoded", action="store_true",
                     help="replay and re-generate the decoded part of fixtures (after a deliberate parser "
                     "change)")
@@ -55,6 +56,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     metavar="SCALE", help="replay streams at their recorded pace times SCALE "
                     "(1.0 = as recorded)")
     parser.addini("reqllm_fixtures_dir", "directory of reqllm fixture files", default="tests/fixtures/reqllm")
+    parser.addini("reqllm_ignore_hosts", "hosts whose traffic passes untouched inside fixtures (and, when "
+                  "loopback, is allowed under --reqllm-block-network)", type="linelist", default=[])
     parser.addini("reqllm_ignore_fields", "JSON paths in request bodies ignored when matching (a.b, a.*.c)",
                   type="linelist", default=[])
 
@@ -118,20 +121,28 @@ class _Summary:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "reqllm(fixture=None, allow_unused=False, ignore_fields=(), timing=None): use the "
-        "reqllm fixture: a named fixture shared between tests, allow recorded interactions to go "
+        "markers", "reqllm(fixture=None, allow_unused=False, ignore_fields=(), timing=None, ignore_hosts=()): use "
+        "the reqllm fixture: a named fixture shared between tests, allow recorded interactions to go "
         "unused, JSON paths of the request body ignored when matching, replay streams at the recorded "
-        "pace times timing")
+        "pace times timing, hosts whose traffic passes untouched")
     record_mode(config)
     config.pluginmanager.register(_Summary(), "reqllm-summary")
     if config.getoption("reqllm_block_network", False):
         from reqllm._transport import install_hook
 
+        from .intercept import block_network
         from .recorder import BlockingHook
 
         stack = contextlib.ExitStack()
         stack.enter_context(install_hook(BlockingHook(), process_wide=True))
+        stack.enter_context(block_network(config.getini("reqllm_ignore_hosts") or (), _record_command))
         config.stash[_BLOCK] = stack
+
+
+def _record_command() -> str:
+    """The command that records the running test (pytest names it in PYTEST_CURRENT_TEST)."""
+    current = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+    return f"pytest --reqllm-record=missing {current}" if current else "pytest --reqllm-record=missing <test>"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

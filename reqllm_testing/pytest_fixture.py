@@ -30,6 +30,7 @@ MARKER_ARGS: dict[str, type | tuple[type, ...]] = {
     "allow_unused": bool,
     "ignore_fields": (list, tuple),
     "timing": (int, float),
+    "ignore_hosts": (list, tuple),
 }
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
 _MAX_NAME = 120
@@ -89,6 +90,7 @@ class Settings:
     timing: float | None = None
     ignore_fields: tuple[str, ...] = ()
     run_id: str | None = None
+    ignore_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
@@ -99,7 +101,7 @@ class Settings:
                    update_decoded=bool(config.getoption("reqllm_update_decoded", False)),
                    timing=config.getoption("reqllm_replay_timing", None),
                    ignore_fields=tuple(config.getini("reqllm_ignore_fields") or ()),
-                   run_id=run_id(config))
+                   run_id=run_id(config), ignore_hosts=tuple(config.getini("reqllm_ignore_hosts") or ()))
 
 
 class ReqLLMFixture:
@@ -116,6 +118,8 @@ class ReqLLMFixture:
         self.allow_unused: bool = options.get("allow_unused", False)
         self.timing: float | None = options.get("timing", settings.timing)
         self.matcher = Matcher((*settings.ignore_fields, *options.get("ignore_fields", ())))
+        #: Hosts whose traffic passes untouched (ini ``reqllm_ignore_hosts`` + the marker's ``ignore_hosts``).
+        self.ignore_hosts: tuple[str, ...] = (*settings.ignore_hosts, *options.get("ignore_hosts", ()))
         self.sessions: list[FixtureSession] = []
         self._stack = contextlib.ExitStack()
         #: The session of the test's own fixture (``use()`` blocks have their own).
@@ -150,12 +154,14 @@ class ReqLLMFixture:
     def _install(self, session: FixtureSession) -> contextlib.ExitStack:
         from reqllm._transport import install_hook
 
-        from .recorder import FixtureHook
+        from .intercept import intercept
+        from .recorder import FixtureHook, FixtureInterceptor
 
         stack = contextlib.ExitStack()
         hook = FixtureHook(session)
         stack.enter_context(install_hook(hook, process_wide=True))
         stack.enter_context(install_hook(hook))
+        stack.enter_context(intercept(FixtureInterceptor(session), ignore_hosts=self.ignore_hosts))
         return stack
 
     def start(self) -> None:

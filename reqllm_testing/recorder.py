@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from .errors import NetworkBlockedError
+from .intercept import SEAM
 from .matching import Matcher
 from .redaction import RESPONSE_HEADERS, chunk_to_json, filter_headers
 from .session import REPLAY_KEY, FixtureSession, resolve_mode
@@ -29,6 +30,7 @@ __all__ = [
     "BlockingHook",
     "Compiled",
     "FixtureHook",
+    "FixtureInterceptor",
     "FixtureTransport",
     "RecordingTransport",
     "ReplayStream",
@@ -211,6 +213,7 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             self.inner = httpx.HTTPTransport()
         assert isinstance(self.inner, httpx.BaseTransport)
         request.read()
+        request.extensions[SEAM] = True  # recorded here: the network interceptor lets it pass
         started = time.perf_counter()
         entry = self.session.begin(request, self.call)
         try:
@@ -227,6 +230,7 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
             self.inner = httpx.AsyncHTTPTransport()
         assert isinstance(self.inner, httpx.AsyncBaseTransport)
         await request.aread()
+        request.extensions[SEAM] = True
         started = time.perf_counter()
         entry = self.session.begin(request, self.call)
         try:
@@ -479,6 +483,27 @@ class FixtureHook:
         """Store (record) or check (replay) the call's decoded result."""
         __tracebackhide__ = True
         self.session.on_result(call, result, error)
+
+
+class FixtureInterceptor:
+    """The ``intercept`` handler of one session: other clients' network traffic, recorded or replayed."""
+
+    def __init__(self, session: FixtureSession) -> None:
+        self.session = session
+
+    def handle(self, request: httpx.Request, network: httpx.BaseTransport) -> httpx.Response:
+        """Record through ``network``, or replay (the network is then never used)."""
+        __tracebackhide__ = True
+        if self.session.mode == "record":
+            return RecordingTransport(self.session, network).handle_request(request)
+        return ReplayTransport(self.session).handle_request(request)
+
+    async def ahandle(self, request: httpx.Request, network: httpx.AsyncBaseTransport) -> httpx.Response:
+        """Async twin of ``handle``."""
+        __tracebackhide__ = True
+        if self.session.mode == "record":
+            return await RecordingTransport(self.session, network).handle_async_request(request)
+        return await ReplayTransport(self.session).handle_async_request(request)
 
 
 class BlockingHook:

@@ -8,6 +8,7 @@ talk to it; it never touches the network itself.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -391,27 +392,32 @@ class use_fixture:  # used like a function: ``with use_fixture(path): ...``
 
     ``mode``: ``record``, ``missing`` (record only if the file does not exist) or ``replay``;
     default ``REQLLM_FIXTURES`` or replay. The recording is written when the block exits without
-    an exception. Yields the ``FixtureSession``.
+    an exception. Yields the ``FixtureSession``. Besides reqllm's calls, the network traffic of every
+    httpx / httpx2 client (official SDKs included) is recorded or replayed, except ``ignore_hosts``.
     """
 
     def __init__(self, path: str | Path, mode: str | None = None, *, ignore_fields: Iterable[str] = (),
                  timing: float | None = None, allow_unused: bool = False, update_decoded: bool = False,
-                 process_wide: bool = False, rules: Iterable[Callable[[dict[str, Any]], Any]] = ()) -> None:
+                 process_wide: bool = False, rules: Iterable[Callable[[dict[str, Any]], Any]] = (),
+                 ignore_hosts: Iterable[str] = ()) -> None:
         path = Path(path)
         self.session = FixtureSession(path, resolve_mode(mode, path), matcher=Matcher(tuple(ignore_fields)),
                                       timing=timing, allow_unused=allow_unused, update_decoded=update_decoded,
                                       rules=rules)
         self._process_wide = process_wide
-        self._contexts: list[Any] = []
+        self._ignore_hosts = tuple(ignore_hosts)
+        self._contexts: list[contextlib.ExitStack] = []
 
     def __enter__(self) -> FixtureSession:
         from reqllm._transport import install_hook
 
-        from .recorder import FixtureHook
+        from .intercept import intercept
+        from .recorder import FixtureHook, FixtureInterceptor
 
-        context = install_hook(FixtureHook(self.session), process_wide=self._process_wide)
-        context.__enter__()
-        self._contexts.append(context)
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(install_hook(FixtureHook(self.session), process_wide=self._process_wide))
+            stack.enter_context(intercept(FixtureInterceptor(self.session), ignore_hosts=self._ignore_hosts))
+            self._contexts.append(stack.pop_all())
         return self.session
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

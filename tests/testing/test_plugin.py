@@ -413,7 +413,7 @@ def test_options_are_in_one_help_group(pytester: pytest.Pytester) -> None:
                                  "*--reqllm-record*", "*--reqllm-fixtures-dir*", "*--reqllm-block-network*"])
     result = _run(pytester, "--markers")
     result.stdout.fnmatch_lines(["@pytest.mark.reqllm(fixture=None, allow_unused=False, ignore_fields=(), "
-                                 "timing=None)*"])
+                                 "timing=None, ignore_hosts=())*"])
 
 
 def test_importing_the_plugin_is_light() -> None:
