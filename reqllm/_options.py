@@ -132,7 +132,13 @@ def parse_options(opts: Mapping[str, Any]) -> Options:
                 o.timeout = httpx.Timeout(_number(name, value, 0.0, 86400.0), connect=min(10.0, float(value)))
         elif name == "http_client":
             if not isinstance(value, httpx.Client | httpx.AsyncClient):
-                raise InvalidOptionError("option http_client must be an httpx.Client or httpx.AsyncClient")
+                kind = f"{type(value).__module__.split('.')[0]}.{type(value).__name__}"
+                if kind.startswith("httpx2."):
+                    raise InvalidOptionError(
+                        f"option http_client is an {kind}: reqllm sends through httpx, not httpx2 (the package "
+                        f"of the current official SDKs); pass an httpx.Client or httpx.AsyncClient")
+                raise InvalidOptionError("option http_client must be an httpx.Client or httpx.AsyncClient, "
+                                         f"not {kind}")
             o.http_client = value
         elif name in ("provider_options", "headers"):
             if not isinstance(value, Mapping):

@@ -42,7 +42,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("reqllm", "reqllm fixtures: record and replay LLM provider traffic")
     group.addoption("--reqllm-record", dest="reqllm_record", nargs="?", const="all", default=None,
                     metavar="MODE", help="record the fixtures the selected tests use: 'all' (default when no "
-                    "MODE is given: re-record) or 'missing' (only files that do not exist); default: replay")
+                    "MODE is given: re-record) or 'missing' (only files that do not exist); default: replay. "
+                    "One switch (or env REQLLM_FIXTURES) for reqllm_fixture, use_fixture and every "
+                    "FixtureTransport of the session; an explicit mode= argument wins")
     group.addoption("--reqllm-fixtures-dir", dest="reqllm_fixtures_dir", default=None, metavar="PATH",
                     help="where fixture files live (default: ini reqllm_fixtures_dir, "
                     "else tests/fixtures/reqllm)")
@@ -125,7 +127,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "the reqllm fixture: a named fixture shared between tests, allow recorded interactions to go "
         "unused, JSON paths of the request body ignored when matching, replay streams at the recorded "
         "pace times timing, hosts whose traffic passes untouched")
-    record_mode(config)
+    mode = record_mode(config)
+    if config.getoption("reqllm_record", None):  # one switch: use_fixture and FixtureTransport follow it too
+        from .session import set_default_mode
+
+        set_default_mode(mode)
+        config.add_cleanup(lambda: set_default_mode(None))
     config.pluginmanager.register(_Summary(), "reqllm-summary")
     if config.getoption("reqllm_block_network", False):
         from reqllm._transport import install_hook

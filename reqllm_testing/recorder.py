@@ -402,12 +402,13 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 class FixtureTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """Record or replay any httpx client's traffic: ``httpx.Client(transport=FixtureTransport("x.json"))``.
 
-    ``mode``: ``replay`` (default), ``record`` or ``missing``; ``inner`` is the transport recording
+    ``mode``: ``replay``, ``record`` or ``missing``; by default the session's switch (``--reqllm-record``,
+    else ``REQLLM_FIXTURES``, else replay); ``inner`` is the transport recording
     sends through (a new ``HTTPTransport``/``AsyncHTTPTransport`` by default). A recording is written
     by ``save()``, which closing the transport (or the client) does. No decoded part is stored.
     """
 
-    def __init__(self, path: str | Path, mode: str = "replay", inner: httpx.BaseTransport |
+    def __init__(self, path: str | Path, mode: str | None = None, inner: httpx.BaseTransport |
                  httpx.AsyncBaseTransport | None = None, *, ignore_fields: Sequence[str] = (),
                  timing: float | None = None, session: FixtureSession | None = None) -> None:
         path = Path(path)

@@ -47,6 +47,7 @@ __all__ = [
     "decoded_of",
     "resolve_mode",
     "same_decoded",
+    "set_default_mode",
     "use_fixture",
 ]
 
@@ -56,14 +57,24 @@ REPLAY_KEY = "reqllm-replay-placeholder-key"
 _MODES = ("record", "missing", "replay")
 
 
+#: The mode ``mode=None`` means in this process: set by the pytest plugin from ``--reqllm-record``.
+_default_mode: list[str | None] = [None]
+
+
+def set_default_mode(mode: str | None) -> None:
+    """Make ``mode`` what every fixture, ``use_fixture`` and ``FixtureTransport`` without ``mode=`` uses."""
+    _default_mode[0] = mode
+
+
 def resolve_mode(mode: str | None, path: Path, run_id: str | None = None) -> Literal["record", "replay"]:
     """``record`` or ``replay`` for ``path``: ``missing`` records only what does not exist yet.
 
-    ``None`` reads ``REQLLM_FIXTURES`` (default replay). A file first written by this same recording
+    ``None`` is the session's switch (``--reqllm-record``, see ``set_default_mode``), else
+    ``REQLLM_FIXTURES``, else replay. A file first written by this same recording
     run (another test sharing a named fixture) still counts as missing, so both tests record into it.
     """
     if mode is None:
-        mode = os.environ.get("REQLLM_FIXTURES") or "replay"
+        mode = _default_mode[0] or os.environ.get("REQLLM_FIXTURES") or "replay"
     if mode == "all":
         mode = "record"
     if mode not in _MODES:

@@ -163,3 +163,10 @@ def test_text_that_is_not_valid_unicode_is_an_input_error_before_any_request() -
         reqllm.generate_text("openai:gpt-4o-mini", "hi", api_key="k", http_client=client,
                              provider_options={"when": object()})
     assert sent == []
+
+
+def test_an_httpx2_client_is_refused_with_a_typed_error() -> None:
+    import httpx2
+
+    with httpx2.Client() as client, pytest.raises(reqllm.errors.InvalidOptionError, match=r"httpx2\.Client.*httpx"):
+        reqllm.generate_text("openai:gpt-4o-mini", "hi", http_client=client, api_key="k" * 12)
