@@ -22,7 +22,10 @@ from .errors import (
     FixtureNotFoundError,
     NetworkBlockedError,
     ReqLLMTestingError,
+    ScriptError,
+    ScriptExhaustedError,
     UnusedInteractionsError,
+    UnusedScriptItemsError,
 )
 
 if TYPE_CHECKING:
@@ -30,10 +33,15 @@ if TYPE_CHECKING:
     from .matching import Matcher
     from .recorder import FixtureHook, FixtureTransport, RecordingTransport, ReplayTransport
     from .redaction import add_redaction, remove_redaction
+    from .reply import Embeddings, Fault, Reply, disconnect, http_error, overloaded, rate_limited
+    from .script import Script, ScriptRequest
     from .session import FixtureSession, use_fixture
+    from .wire import encode
 
 __all__ = [
     "DecodedMismatchError",
+    "Embeddings",
+    "Fault",
     "FixtureCorruptError",
     "FixtureHook",
     "FixtureMismatchError",
@@ -44,16 +52,37 @@ __all__ = [
     "NetworkBlockedError",
     "RecordingTransport",
     "ReplayTransport",
+    "Reply",
     "ReqLLMTestingError",
+    "Script",
+    "ScriptError",
+    "ScriptExhaustedError",
+    "ScriptRequest",
     "UnusedInteractionsError",
+    "UnusedScriptItemsError",
     "add_redaction",
+    "disconnect",
+    "encode",
     "faults",
+    "http_error",
     "intercept",
+    "overloaded",
+    "rate_limited",
     "remove_redaction",
     "use_fixture",
 ]
 
 _LAZY = {
+    "Embeddings": "reply",
+    "Fault": "reply",
+    "Reply": "reply",
+    "Script": "script",
+    "ScriptRequest": "script",
+    "disconnect": "reply",
+    "encode": "wire",
+    "http_error": "reply",
+    "overloaded": "reply",
+    "rate_limited": "reply",
     "FixtureHook": "recorder",
     "FixtureSession": "session",
     "FixtureTransport": "recorder",

@@ -8,7 +8,10 @@
     ├── FixtureMismatchError      no recorded request matches the actual one (.diff vs the nearest)
     ├── DecodedMismatchError      the parser decodes recorded bytes differently than when recorded
     ├── UnusedInteractionsError   recorded interactions the test never asked for
-    └── NetworkBlockedError       a reqllm call outside any fixture under --reqllm-block-network
+    ├── NetworkBlockedError       a reqllm call outside any fixture under --reqllm-block-network
+    └── ScriptError               a script that cannot answer: bad item, unknown request, no item left
+        ├── ScriptExhaustedError  a request after the last item (.request shows it)
+        └── UnusedScriptItemsError  items the code under test never asked for (.items)
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ __all__ = [
     "FixtureNotFoundError",
     "NetworkBlockedError",
     "ReqLLMTestingError",
+    "ScriptError",
+    "ScriptExhaustedError",
     "UnusedInteractionsError",
+    "UnusedScriptItemsError",
 ]
 
 
@@ -69,3 +75,23 @@ class UnusedInteractionsError(ReqLLMTestingError):
 
 class NetworkBlockedError(ReqLLMTestingError):
     """A reqllm call outside a fixture while --reqllm-block-network is set."""
+
+
+class ScriptError(ReqLLMTestingError):
+    """A script cannot answer: an item no protocol can encode, a request it does not understand."""
+
+
+class ScriptExhaustedError(ScriptError):
+    """A request arrived after the script's last item; ``request`` describes it."""
+
+    def __init__(self, message: str, *, request: str = "") -> None:
+        super().__init__(message)
+        self.request = request
+
+
+class UnusedScriptItemsError(ScriptError):
+    """Script items the code under test never asked for; ``items`` lists them."""
+
+    def __init__(self, message: str, *, items: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.items = items or []
