@@ -121,6 +121,8 @@ class ReqLLMFixture:
         #: Hosts whose traffic passes untouched (ini ``reqllm_ignore_hosts`` + the marker's ``ignore_hosts``).
         self.ignore_hosts: tuple[str, ...] = (*settings.ignore_hosts, *options.get("ignore_hosts", ()))
         self.sessions: list[FixtureSession] = []
+        #: The scripts of ``script()`` calls, verified at teardown.
+        self.scripts: list[Any] = []
         self._stack = contextlib.ExitStack()
         #: The session of the test's own fixture (``use()`` blocks have their own).
         self.session = self._new_session(self.name, shared=self._named)
@@ -175,6 +177,17 @@ class ReqLLMFixture:
         with self._install(session):
             yield session
 
+    def script(self, *items: Any) -> Any:
+        """From now to the end of the test, answer every LLM request (reqllm's and any httpx / httpx2
+        client's) with the next of ``items`` (``reqllm_testing.Script``); nothing is recorded, and items
+        left unused fail the test. Returns the Script (its ``requests`` show what was asked)."""
+        from .script import Script
+
+        script = Script(items)
+        self._stack.enter_context(script.serve(ignore_hosts=self.ignore_hosts))
+        self.scripts.append(script)
+        return script
+
     def transport(self, inner: Any = None) -> Any:
         """An httpx transport that records into / replays from this test's fixture (for SDK clients)."""
         from .recorder import FixtureTransport
@@ -206,6 +219,11 @@ class ReqLLMFixture:
             elif session.mode == "replay" and session.served:
                 counts["replayed"] += 1
         self._request.node.user_properties.append(("reqllm", counts))
+        for script in self.scripts if passed else ():
+            try:
+                script.verify()
+            except ReqLLMTestingError as exc:
+                failures.append(exc)
         if failures:
             error = failures[0]
             pytest.fail(f"{type(error).__name__}: {error}", pytrace=False)

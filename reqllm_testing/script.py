@@ -14,13 +14,14 @@ taking the parsed ``ScriptRequest`` and returning one of those. Works in sync an
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import json
 import math
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from .reply import Embeddings, Fault, Reply
 from .wire import Chunking, encode_embeddings, encode_fault, encode_filled, fill
 from .wire_requests import detect, read_body
 
-__all__ = ["Item", "Script", "ScriptRequest"]
+__all__ = ["Item", "Script", "ScriptHook", "ScriptRequest"]
 
 #: What a script item may be; a callable receives the ScriptRequest and returns one of the others.
 Item = Reply | Fault | Embeddings | str | Callable[["ScriptRequest"], Any]
@@ -159,7 +160,7 @@ class Script(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """
 
     def __init__(self, items: Iterable[Item] = (), *, chunking: Chunking = "natural") -> None:
-        self.items: list[Item] = list(items)
+        self.items: list[Item] = [Reply(i) if isinstance(i, str) else i for i in items]
         self.chunking: Chunking = chunking
         self.requests: list[ScriptRequest] = []
         self._position = 0
@@ -231,6 +232,19 @@ class Script(httpx.BaseTransport, httpx.AsyncBaseTransport):
         if parsed.protocol == "gemini" and parsed.stream and parsed.raw.url.params.get("alt") != "sse":
             encoded = _json_array(encoded)
         return encoded.response(parsed.raw, lib)
+
+    # -- serving everything -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def serve(self, *, ignore_hosts: Iterable[str] = ()) -> Iterator[Script]:
+        """In this block the script answers every LLM request: reqllm's (through the core's seam, no key
+        needed) and every httpx / httpx2 client's (through ``reqllm_testing.intercept``)."""
+        from reqllm._transport import install_hook
+
+        from .intercept import route
+
+        hook = ScriptHook(self)
+        with install_hook(hook, process_wide=True), install_hook(hook), route(self, ignore_hosts=ignore_hosts):
+            yield self
 
     # -- state ---------------------------------------------------------------------------------------
     @property
@@ -309,6 +323,28 @@ class Script(httpx.BaseTransport, httpx.AsyncBaseTransport):
         except ValueError as exc:
             raise ScriptError(f"{target} is not valid JSON: {exc}") from None
         return cls.from_json(document, source=str(target), chunking=chunking)
+
+
+class ScriptHook:
+    """The core's ``CallHook`` that sends every reqllm call to a script (and needs no API key)."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+
+    def wrap(self, transport: httpx.BaseTransport, call: Any) -> httpx.BaseTransport:
+        """The script, instead of the network."""
+        return self.script
+
+    def wrap_async(self, transport: httpx.AsyncBaseTransport, call: Any) -> httpx.AsyncBaseTransport:
+        """The script, instead of the network."""
+        return self.script
+
+    def placeholder_key(self, call: Any) -> str | None:
+        """A script needs no real key."""
+        return "reqllm-script-key"
+
+    def on_result(self, call: Any, result: Any, error: BaseException | None) -> None:
+        """Nothing is recorded."""
 
 
 def _json_array(encoded: Any) -> Any:
