@@ -80,6 +80,8 @@ def _base_url(p: Provider) -> str:
 
 
 def _key(p: Provider) -> str:
+    if p.needs:
+        return p.needs
     names = ", ".join(p.env)
     if p.requires_key:
         return names or "(none declared)"

@@ -14,6 +14,9 @@ from typing import Any
 import httpx
 
 from . import telemetry
+from ._auth import RESOLVERS as AUTH_RESOLVERS
+from ._auth import AuthStep
+from ._auth import resolve as resolve_auth
 from ._options import DEFAULT_TIMEOUT, Options, normalize_messages, parse_options
 from ._retry import delay_for, retry_after, should_retry
 from ._transport import CallInfo, async_transport, current_hook, sync_transport
@@ -31,7 +34,7 @@ from .errors import (
 from .providers import get_protocol
 from .providers.base import MALFORMED as _MALFORMED
 from .providers.base import Call, Operation, Protocol
-from .registry import REGISTRY, Model
+from .registry import REGISTRY, Model, Provider
 
 __all__ = ["Exchange", "prepare"]
 
@@ -58,8 +61,10 @@ def _resolve_model(model: str | Model) -> Model:
     return REGISTRY.model(model)
 
 
-def _base_url(model: Model, options: Options) -> str:
+def _base_url(model: Model, options: Options, variables: dict[str, str] | None = None) -> str:
+    """The call's base URL; ``${VAR}`` comes from the auth step's located values, then the environment."""
     provider = REGISTRY.provider(model.provider)
+    located = variables or {}
     url = options.base_url
     if url is None and provider.base_url_env:
         url = os.environ.get(provider.base_url_env) or None
@@ -69,11 +74,28 @@ def _base_url(model: Model, options: Options) -> str:
         raise ConfigurationError(
             f"provider {provider.id!r} has no base URL"
             + (f": {provider.unusable_reason}" if provider.unusable_reason else "") + "; pass base_url=")
-    missing = [v for v in _VAR.findall(url) if v not in os.environ]
+    missing = [v for v in _VAR.findall(url) if v not in located and v not in os.environ]
     if missing:
         raise ConfigurationError(f"base URL {url!r} of provider {provider.id!r} needs environment "
                                  f"variable(s) {', '.join(missing)}")
-    return _VAR.sub(lambda m: os.environ[m.group(1)], url)
+    return _VAR.sub(lambda m: located.get(m.group(1)) or os.environ[m.group(1)], url)
+
+
+def _api_key(provider: Provider, options: Options, info: CallInfo, scheme: str, model: Model) -> str | None:
+    """The key from ``api_key=`` or the provider's variables; a replaying hook's stand-in; else an error."""
+    api_key = options.api_key
+    if api_key is None:
+        api_key = next((os.environ[v] for v in provider.env if os.environ.get(v)), None)
+    if api_key is None and provider.requires_key and scheme != "none":
+        hook = current_hook()
+        api_key = hook.placeholder_key(info) if hook is not None else None
+        if api_key is None:
+            names = ", ".join(provider.env) or "(none declared)"
+            raise MissingAPIKeyError(f"no API key for provider {provider.id!r} (model {model.spec}): "
+                                     f"pass api_key= or set {names}")
+    elif api_key is not None:
+        info.secrets = (api_key,)
+    return api_key
 
 
 def prepare(operation: Operation, model: str | Model, opts: dict[str, Any], *, messages: Any = None,
@@ -93,39 +115,40 @@ def prepare(operation: Operation, model: str | Model, opts: dict[str, Any], *, m
     msgs = normalize_messages(messages, options.system) if operation != "embed" else []
     info = CallInfo(provider=provider.id, model=resolved.spec, operation=operation, stream=stream,
                     protocol=protocol.id)
-    api_key = options.api_key
-    if api_key is None:
-        api_key = next((os.environ[v] for v in provider.env if os.environ.get(v)), None)
-    if api_key is None and provider.requires_key and (provider.auth or protocol.auth) != "none":
+    scheme = provider.auth or protocol.auth
+    if scheme in AUTH_RESOLVERS:
         hook = current_hook()
-        api_key = hook.placeholder_key(info) if hook is not None else None
-        if api_key is None:
-            names = ", ".join(provider.env) or "(none declared)"
-            raise MissingAPIKeyError(f"no API key for provider {provider.id!r} (model {resolved.spec}): "
-                                     f"pass api_key= or set {names}")
-    elif api_key is not None:
-        info.secrets = (api_key,)
+        found = resolve_auth(scheme, options, hook.placeholder_key(info) if hook is not None else None,
+                             protocol=protocol.id)
+        api_key, auth, variables = found.api_key, found.step, found.variables
+        info.secrets = found.secrets
+    else:
+        api_key, auth, variables = _api_key(provider, options, info, scheme, resolved), None, {}
     call = Call(operation=operation, model=resolved, provider=provider, options=options,
-                base_url=_base_url(resolved, options), api_key=api_key, messages=msgs, stream=stream,
+                base_url=_base_url(resolved, options, variables), api_key=api_key, messages=msgs, stream=stream,
                 schema=schema, schema_name=schema_name, input=inputs or [])
-    return Exchange(call, protocol, info)
+    return Exchange(call, protocol, info, auth)
 
 
 class Exchange:
     """One call in flight: builds requests, sends with retries, decodes, reports."""
 
-    __slots__ = ("call", "info", "protocol", "started")
+    __slots__ = ("auth", "call", "info", "protocol", "started")
 
-    def __init__(self, call: Call, protocol: Protocol, info: CallInfo) -> None:
+    def __init__(self, call: Call, protocol: Protocol, info: CallInfo, auth: AuthStep | None = None) -> None:
         self.call = call
         self.protocol = protocol
         self.info = info
+        #: The core's authentication step (SigV4, OAuth bearer, ...), applied to each built request.
+        self.auth = auth
         self.started = time.perf_counter()
 
     # -- shared ---------------------------------------------------------------------------
     def build(self, call: Call | None = None) -> httpx.Request:
         """The plugin's request, with the call's timeout attached."""
         request = self.protocol.build_request(call or self.call)
+        if self.auth is not None:
+            self.auth.apply(request)
         timeout = self.call.options.timeout or DEFAULT_TIMEOUT
         request.extensions["timeout"] = timeout.as_dict()
         return request
@@ -150,7 +173,7 @@ class Exchange:
         except (ValueError, RecursionError):
             body, json_body = response.text, False
         try:
-            info = self.protocol.parse_error(status, body)
+            info = self.protocol.parse_error_response(status, response.headers, body)
         except _MALFORMED:
             info = Protocol.parse_error(self.protocol, status, body)
         message = info.message

@@ -42,12 +42,25 @@ class Options:
     protocol: str | None = None
     headers: dict[str, str] | None = None
     dimensions: int | None = None
+    #: Cloud location: the AWS region (Bedrock) or Google Cloud location (Vertex AI).
+    region: str | None = None
+    #: Google Cloud project (Vertex AI).
+    project: str | None = None
+    #: Azure resource name (``{resource}.openai.azure.com``).
+    resource: str | None = None
+    #: An OAuth bearer token minted by the caller (Vertex AI, Azure Entra ID).
+    access_token: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+    aws_session_token: str | None = None
 
 
 _NAMES = frozenset(f.name for f in dataclasses.fields(Options)) - {"reasoning_effort", "reasoning_budget"} | {
     "reasoning"
 }
 DEFAULT_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
+_STRINGS = frozenset({"api_key", "base_url", "system", "protocol", "region", "project", "resource", "access_token",
+                      "aws_access_key_id", "aws_secret_access_key", "aws_session_token"})
 
 
 def _number(name: str, value: Any, low: float, high: float) -> float:
@@ -144,7 +157,7 @@ def parse_options(opts: Mapping[str, Any]) -> Options:
             if not isinstance(value, Mapping):
                 raise InvalidOptionError(f"option {name} must be a dict, not {type(value).__name__}")
             setattr(o, name, dict(value))
-        elif name in ("api_key", "base_url", "system", "protocol"):
+        elif name in _STRINGS:
             if not isinstance(value, str):
                 raise InvalidOptionError(f"option {name} must be a string, not {type(value).__name__}")
             setattr(o, name, value)

@@ -6,6 +6,7 @@ from typing import Any, get_args
 
 from pydantic import ValidationError
 
+from ._eventstream import EventStreamDecoder
 from ._sse import SSEDecoder
 from ._types import FinishReason, Message, Response, StreamChunk, TextPart, ThinkingPart, ToolCall
 from ._usage import build_usage
@@ -23,7 +24,7 @@ _FINISH_REASONS = frozenset(get_args(FinishReason))
 
 
 class StreamDecoder:
-    """Feeds raw bytes through the SSE decoder and the protocol plugin.
+    """Feeds raw bytes through the stream decoder the protocol names (SSE or AWS event stream) and the plugin.
 
     ``feed`` returns the chunks a read completed; if an event raised (an in-stream error, a
     malformed event), the chunks before it are returned and the error waits in ``error``.
@@ -34,7 +35,8 @@ class StreamDecoder:
     def __init__(self, protocol: Protocol, call: Call) -> None:
         self.protocol = protocol
         self.call = call
-        self.sse = SSEDecoder()
+        self.sse: SSEDecoder | EventStreamDecoder = (
+            EventStreamDecoder() if protocol.stream_format == "eventstream" else SSEDecoder())
         self.state = protocol.new_stream(call)
         self.error: ReqLLMError | None = None
 

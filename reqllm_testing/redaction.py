@@ -44,7 +44,7 @@ REQUEST_HEADERS = frozenset({"content-type", "accept", "anthropic-version", "ant
 RESPONSE_HEADERS = frozenset({"content-type", "retry-after", "retry-after-ms", "x-should-retry"})
 #: Headers that carry credentials; their values are collected as secrets to scrub everywhere.
 AUTH_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "x-goog-api-key", "api-key",
-                          "cookie"})
+                          "x-amz-security-token", "cookie"})
 #: Query parameters that carry credentials.
 SECRET_PARAMS = frozenset({"key", "api_key", "apikey", "api-key", "access_token", "token"})
 #: Shorter values are not treated as secrets (replacing "test" everywhere would wreck a fixture).

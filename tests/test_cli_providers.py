@@ -33,8 +33,21 @@ def test_providers_shows_protocol_url_key_and_model_count(capsys: pytest.Capture
     assert rows["anthropic"][1] == "anthropic"
     assert rows["perplexity-agent"][1] == "openai_responses"
     assert f"providers reqllm can call ({len(reqllm.providers())})" in out
-    assert "amazon-bedrock" not in rows
+    assert "sap-ai-core" not in rows
     assert "--all" in out
+
+
+def test_cloud_providers_are_usable_and_say_what_they_need(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["providers"])
+    rows = _rows(capsys.readouterr().out)
+    bedrock = rows["amazon-bedrock"]
+    assert bedrock[1:3] == ["bedrock_converse", "https://bedrock-runtime.${AWS_REGION}.amazonaws.com"]
+    assert "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY" in bedrock[3] and "AWS_BEARER_TOKEN_BEDROCK" in bedrock[3]
+    assert bedrock[4] == str(len(reqllm.models("amazon-bedrock")))
+    for vertex in ("google-vertex", "google-vertex-anthropic"):
+        assert "GOOGLE_CLOUD_PROJECT" in rows[vertex][3] and "access_token=" in rows[vertex][3]
+    assert rows["google-vertex-anthropic"][1] == "anthropic"
+    assert "AZURE_RESOURCE_NAME" in rows["azure"][3] and "deployment name" in rows["azure"][3]
 
 
 def test_local_servers_show_their_override_variable_and_no_key(capsys: pytest.CaptureFixture[str]) -> None:
@@ -54,6 +67,6 @@ def test_providers_all_lists_unusable_ones_with_reasons(capsys: pytest.CaptureFi
     assert f"reqllm cannot call yet ({len(blocked)})" in out
     for provider in blocked:
         assert provider.id in rows
-    assert rows["amazon-bedrock"][2] == str(len(reqllm.models("amazon-bedrock")))
-    assert "SigV4" in rows["amazon-bedrock"][3]
+    assert rows["sap-ai-core"][2] == str(len(reqllm.models("sap-ai-core")))
+    assert "OAuth" in rows["sap-ai-core"][3]
     assert "groq" in rows  # the usable table is still there

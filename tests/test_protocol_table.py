@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 import reqllm
 from reqllm import Message, Tool, ToolCall
+from reqllm._eventstream import encode_message
 from reqllm._http import prepare
 from reqllm.errors import (
     APIError,
@@ -595,6 +596,97 @@ class GeminiWire:
                                            for c, r in pairs]}]
 
 
+class BedrockWire:
+    """AWS Bedrock Converse (docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html and
+    API_runtime_ConverseStream.html): a JSON body, or an AWS event stream; no response id."""
+
+    turns = "messages"
+    response_id = None
+    _signature = "ErUBCkgIAhABGAIiQHeU3y7N8Q0rVJd1AxjEvVyt1mH1Yk2r"
+    _stop: ClassVar[dict[str, str]] = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
+                                       "content_filter": "content_filtered"}
+
+    @staticmethod
+    def _frame(kind: str, payload: JSONDict, message_type: str = "event") -> bytes:
+        name = ":event-type" if message_type == "event" else ":exception-type"
+        return encode_message({name: kind, ":content-type": "application/json", ":message-type": message_type},
+                              _json({**payload, "p": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL"}).encode())
+
+    def _blocks(self, a: Answer) -> list[JSONDict]:
+        blocks: list[JSONDict] = []
+        if a.thinking:
+            blocks.append({"reasoningContent": {"reasoningText": {"text": a.thinking, "signature": self._signature}}})
+        if a.text:
+            blocks.append({"text": a.text})
+        blocks += [{"toolUse": {"toolUseId": f"tooluse_{c.id}", "name": c.name, "input": c.arguments}}
+                   for c in a.calls]
+        return blocks
+
+    @staticmethod
+    def _usage(u: Counts) -> JSONDict:
+        return {"inputTokens": u.input - u.cached, "outputTokens": u.output, "totalTokens": u.input + u.output,
+                "cacheReadInputTokens": u.cached, "cacheWriteInputTokens": 0}
+
+    def body(self, a: Answer) -> JSONDict:
+        return {"output": {"message": {"role": "assistant", "content": self._blocks(a)}},
+                "stopReason": self._stop[a.finish], "usage": self._usage(a.usage), "metrics": {"latencyMs": 1412}}
+
+    def head(self, a: Answer) -> bytes:
+        frames = [self._frame("messageStart", {"role": "assistant"})]
+        for i, block in enumerate(self._blocks(a)):
+            at = {"contentBlockIndex": i}
+            if "reasoningContent" in block:
+                deltas = [{"reasoningContent": {"text": p}} for p in _pieces(a.thinking)]
+                deltas.append({"reasoningContent": {"signature": self._signature}})
+            elif "text" in block:
+                deltas = [{"text": p} for p in _pieces(block["text"])]
+            else:
+                use = block["toolUse"]
+                frames.append(self._frame("contentBlockStart", {**at, "start": {"toolUse": {
+                    "toolUseId": use["toolUseId"], "name": use["name"]}}}))
+                raw = _json(use["input"])[: a.cut or None]
+                deltas = [{"toolUse": {"input": p}} for p in _pieces(raw)]
+            frames += [self._frame("contentBlockDelta", {**at, "delta": d}) for d in deltas]
+            frames.append(self._frame("contentBlockStop", at))
+        return b"".join(frames)
+
+    def tail(self, a: Answer) -> bytes:
+        return self._frame("messageStop", {"stopReason": self._stop[a.finish]}) + \
+            self._frame("metadata", {"usage": self._usage(a.usage), "metrics": {"latencyMs": 1412}})
+
+    def error(self, kind: str) -> ErrorReply:
+        status, error_type, message = {
+            "rate_limit": (429, "ThrottlingException", "Too many tokens, please wait before trying again."),
+            "overloaded": (503, "ServiceUnavailableException", "Bedrock is unable to process your request."),
+            "server_error": (500, "InternalServerException", "The server encountered an internal error."),
+            "auth": (403, "UnrecognizedClientException", "The security token included in the request is invalid."),
+            "invalid_request": (400, "ValidationException", "messages.0.content: Field required"),
+            "not_found": (404, "ResourceNotFoundException", "Model not found."),
+        }[kind]
+        headers = {"x-amzn-errortype": f"{error_type}:http://internal.amazon.com/coral/com.amazon.bedrock/"}
+        return status, headers, {"message": message}
+
+    def error_event(self, a: Answer, kind: str) -> bytes:
+        error_type = {"rate_limit": "throttlingException", "overloaded": "serviceUnavailableException"}[kind]
+        return self._frame(error_type, {"message": self.error(kind)[2]["message"]}, "exception")
+
+    def forced(self, request: JSONDict) -> str | None:
+        choice = (request.get("toolConfig") or {}).get("toolChoice") or {}
+        return str(choice["tool"]["name"]) if "tool" in choice else None
+
+    def structured(self, request: JSONDict) -> tuple[str, JSONDict]:
+        spec = next(t["toolSpec"] for t in request["toolConfig"]["tools"]
+                    if t["toolSpec"]["name"] == self.forced(request))
+        return "tool", spec["inputSchema"]["json"]
+
+    def tool_turns(self, said: Answer, pairs: list[tuple[ToolCall, Any]]) -> list[JSONDict]:
+        blocks = self._blocks(Answer(text=said.text, thinking=said.thinking))
+        blocks += [{"toolUse": {"toolUseId": c.id, "name": c.name, "input": c.arguments}} for c, _ in pairs]
+        return [{"role": "assistant", "content": blocks},
+                {"role": "user", "content": [{"toolResult": {"toolUseId": c.id, "content": [{"text": sent(r)}]}}
+                                             for c, r in pairs]}]
+
+
 class EmbedWire(Protocol):
     """A provider's embeddings format: the answer to one request, and the inputs a request carries."""
 
@@ -647,6 +739,8 @@ class Case:
     unreported: frozenset[str] = frozenset()
     #: Modes ("body", "stream") whose tool arguments travel as JSON text, so they can arrive cut short.
     raw_arguments: frozenset[str] = frozenset({"body", "stream"})
+    #: The provider says how long to wait on a rate limit (Bedrock sends no such hint).
+    retry_hint: bool = True
 
 
 CASES = [
@@ -659,6 +753,9 @@ CASES = [
          raw_arguments=frozenset({"stream"})),  # a body's tool_use input is already an object
     Case("gemini", "google:gemini-2.5-flash", GeminiWire(), embed_spec="google:gemini-embedding-001",
          embed_wire=GeminiEmbeddings(), raw_arguments=frozenset()),  # function calls arrive whole
+    Case("bedrock_converse", "amazon-bedrock:anthropic.claude-haiku-4-5-20251001-v1:0", BedrockWire(),
+         object_mode="tool", unreported=frozenset({"reasoning_tokens"}), raw_arguments=frozenset({"stream"}),
+         retry_hint=False),  # api_key= is a Bedrock API key (a bearer token): no AWS credentials needed
 ]
 
 
@@ -984,7 +1081,7 @@ def test_error_in_the_body(case: Case, variant: str) -> None:
     assert type(error) is (case.overloaded if variant == "overloaded" else ERROR_CLASSES[variant])
     assert error.status == status
     assert error.provider_message and error.provider_message in str(error)
-    if variant == "rate_limit":
+    if variant == "rate_limit" and case.retry_hint:
         assert error.retry_after == 7.0
     assert len(server.requests) == 1
 

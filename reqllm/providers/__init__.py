@@ -16,6 +16,7 @@ _BUILTIN = {
     "openai_responses": "reqllm.providers.openai_responses:OpenAIResponses",
     "anthropic": "reqllm.providers.anthropic:AnthropicMessages",
     "gemini": "reqllm.providers.gemini:Gemini",
+    "bedrock_converse": "reqllm.providers.bedrock:BedrockConverse",
 }
 _instances: dict[str, Protocol] = {}
 _registered: dict[str, type[Protocol]] = {}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 import httpx
 
@@ -37,9 +38,11 @@ from .base import (
     require,
 )
 
-__all__ = ["ANTHROPIC_VERSION", "AnthropicMessages", "anthropic_usage", "error_kind"]
+__all__ = ["ANTHROPIC_VERSION", "VERTEX_ANTHROPIC_VERSION", "AnthropicMessages", "anthropic_usage", "error_kind"]
 
 ANTHROPIC_VERSION = "2023-06-01"
+#: The ``anthropic_version`` body field Claude on Vertex AI requires.
+VERTEX_ANTHROPIC_VERSION = "vertex-2023-10-16"
 #: max_tokens when the caller gives none (capped by the model's output limit).
 DEFAULT_MAX_TOKENS = 4096
 #: The smallest thinking budget Anthropic accepts.
@@ -229,9 +232,20 @@ class AnthropicMessages(Protocol):
     default_base_url: ClassVar[str | None] = "https://api.anthropic.com/v1"
     operations: ClassVar[frozenset[str]] = frozenset({"chat", "object"})
 
+    QUIRKS: ClassVar[Mapping[str, str]] = {
+        "vertex_raw_predict": "Vertex AI: POST {base}/{model}:rawPredict (streams :streamRawPredict), the model in "
+                              "the URL, anthropic_version in the body instead of a header",
+    }
+
     # -- requests ----------------------------------------------------------------------------
     def build_request(self, call: Call) -> httpx.Request:
-        """A ``POST /messages`` for a chat or object call."""
+        """A ``POST /messages`` for a chat or object call (Vertex AI: ``{model}:rawPredict``)."""
+        if call.quirks.get("vertex_raw_predict"):
+            body = self.messages_body(call)
+            del body["model"]
+            body = {"anthropic_version": VERTEX_ANTHROPIC_VERSION, **body}
+            action = "streamRawPredict" if call.stream else "rawPredict"
+            return self.post(call, f"/{quote(call.model.id, safe='@')}:{action}", body)
         headers = {"anthropic-version": ANTHROPIC_VERSION}
         return self.post(call, "/messages", self.messages_body(call), headers)
 

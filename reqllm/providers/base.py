@@ -118,6 +118,8 @@ class Protocol:
     embed_batch_size: ClassVar[int] = 2048
     #: Provider quirks this plugin understands: name -> what it switches on.
     QUIRKS: ClassVar[Mapping[str, str]] = {}
+    #: How a stream's body is framed: "sse" (Server-Sent Events) or "eventstream" (AWS event stream).
+    stream_format: ClassVar[str] = "sse"
 
     # -- requests ----------------------------------------------------------------------------
     def build_request(self, call: Call) -> httpx.Request:
@@ -149,6 +151,10 @@ class Protocol:
                 return ErrorInfo(message=str(err.get("message") or err), code=_str(err.get("code") or err.get("type")))
             return ErrorInfo(message=str(err))
         return ErrorInfo(message=str(body)[:500] if body else f"HTTP {status}")
+
+    def parse_error_response(self, status: int, headers: httpx.Headers, body: Any) -> ErrorInfo:
+        """Like ``parse_error``, for protocols that also read the error response's headers."""
+        return self.parse_error(status, body)
 
     def stream_error(self, call: Call, payload: Mapping[str, Any]) -> APIError:
         """The typed error for an in-stream error payload (read with ``parse_error``)."""

@@ -8,7 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["Cost", "Limit", "Modalities", "Model", "Provider"]
 
-AuthScheme = Literal["bearer", "x-api-key", "x-goog-api-key", "api-key", "none"]
+#: How a provider authenticates: a key header, none, or a step of the core (``reqllm._auth``):
+#: AWS SigV4, Google OAuth (Application Default Credentials), Azure (api-key or Entra ID bearer).
+AuthScheme = Literal["bearer", "x-api-key", "x-goog-api-key", "api-key", "none", "aws-sigv4", "google-oauth",
+                     "azure"]
 
 
 class Cost(BaseModel):
@@ -131,6 +134,10 @@ class Provider(BaseModel):
     open_models: bool = False
     #: What a user should know to call this provider (optional headers, variables, model ids).
     notes: str | None = None
+    #: What a call needs when that is more than one key variable (cloud credentials, project, region).
+    needs: str | None = None
+    #: Base URL of this provider's models that speak another protocol (Vertex: Claude's publisher URL).
+    protocol_base_urls: dict[str, str] = Field(default_factory=dict)
 
     @property
     def usable(self) -> bool:

@@ -154,10 +154,12 @@ class Registry:
     def _catalogued(self, provider_id: str, raw: dict[str, Any]) -> Model:
         """A catalogue model, with the per-model protocol and base URL some catalogue entries carry."""
         model = Model.from_catalogue(provider_id, raw)
-        reasoning_protocol = self._providers[provider_id].reasoning_protocol
-        if reasoning_protocol and model.reasoning and model.protocol is None:
-            model = model.model_copy(update={"protocol": reasoning_protocol})
         override = raw.get("provider")
+        routed = isinstance(override, dict) and override.get("npm") in self._by_npm
+        reasoning_protocol = self._providers[provider_id].reasoning_protocol
+        # A model the catalogue routes to another SDK (Claude on Azure) keeps that protocol.
+        if reasoning_protocol and model.reasoning and model.protocol is None and not routed:
+            model = model.model_copy(update={"protocol": reasoning_protocol})
         if not isinstance(override, dict) or not self._providers[provider_id].usable:
             return model
         update: dict[str, Any] = {}
@@ -166,6 +168,8 @@ class Registry:
             update["protocol"] = protocol
         if override.get("api"):
             update["base_url"] = override["api"]
+        elif protocol is not None and protocol in self._providers[provider_id].protocol_base_urls:
+            update["base_url"] = self._providers[provider_id].protocol_base_urls[protocol]
         return model.model_copy(update=update) if update else model
 
     def models(self, provider: str | None = None) -> list[str]:
