@@ -248,14 +248,15 @@ def _responses_body(f: Filled, items: list[dict[str, Any]] | None = None, *, don
     wire = FINISH_REASONS["openai_responses"][f.finish_reason]
     status = ("completed" if wire == "completed" else "incomplete") if done else "in_progress"
     return {"id": f.id, "object": "response", "created_at": CREATED, "status": status, "background": False,
-            "error": None,
+            "completed_at": CREATED if done else None, "error": None, "frequency_penalty": 0.0,
             "incomplete_details": {"reason": wire} if status == "incomplete" else None,
-            "instructions": None, "max_output_tokens": None, "model": f.model,
-            "output": (_responses_items(f) if items is None else items) if done else [],
-            "parallel_tool_calls": True, "previous_response_id": None,
-            "reasoning": {"effort": None, "summary": None}, "service_tier": "default", "store": True,
-            "temperature": 1.0, "text": {"format": {"type": "text"}, "verbosity": "medium"}, "tool_choice": "auto",
-            "tools": [], "top_p": 1.0, "truncation": "disabled",
+            "instructions": None, "max_output_tokens": None, "max_tool_calls": None, "model": f.model,
+            "moderation": None, "output": (_responses_items(f) if items is None else items) if done else [],
+            "parallel_tool_calls": True, "presence_penalty": 0.0, "previous_response_id": None,
+            "prompt_cache_key": None, "prompt_cache_retention": None,
+            "reasoning": {"effort": None, "summary": None}, "safety_identifier": None, "service_tier": "default",
+            "store": True, "temperature": 1.0, "text": {"format": {"type": "text"}, "verbosity": "medium"},
+            "tool_choice": "auto", "tools": [], "top_logprobs": 0, "top_p": 1.0, "truncation": "disabled",
             "usage": _responses_usage(f.usage) if done else None, "user": None, "metadata": {}}
 
 
