@@ -1,4 +1,4 @@
-"""``reqllm fixtures list | check | import-vcr | scan``, registered on the ``reqllm.cli`` entry points."""
+"""``reqllm fixtures list | check | import-vcr | to-script | scan``, registered on the ``reqllm.cli`` entry points."""
 
 from __future__ import annotations
 
@@ -35,6 +35,13 @@ def register(subparsers: Any) -> None:
     vcr.add_argument("--secret", action="append", default=[], metavar="VALUE",
                      help="a literal secret to scrub as well (repeatable)")
     vcr.set_defaults(handler=_import_vcr)
+
+    to_script = commands.add_parser("to-script", help="turn a recorded fixture into an editable script file "
+                                    "(reqllm_testing.Script.load)")
+    to_script.add_argument("fixture", type=Path, metavar="FIXTURE")
+    to_script.add_argument("--out", type=Path, default=None,
+                           help="the script file to write (default: FIXTURE with .script.json)")
+    to_script.set_defaults(handler=_to_script)
 
     scan = commands.add_parser("scan",
                                help="find secret-looking strings in fixtures or cassettes (exit 1 if any)")
@@ -116,6 +123,22 @@ def _import_vcr(args: argparse.Namespace) -> int:
             continue
         print(f"{cassette} -> {written}")
     return status
+
+
+def _to_script(args: argparse.Namespace) -> int:
+    from .errors import ReqLLMTestingError
+    from .to_script import script_from_fixture
+
+    out = args.out if args.out is not None else args.fixture.with_suffix(".script.json")
+    try:
+        script = script_from_fixture(args.fixture)
+        script.save(out)
+    except (ReqLLMTestingError, OSError) as exc:
+        print(f"{args.fixture}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{args.fixture} -> {out} ({len(script.items)} item(s)); serve it with "
+          f"reqllm_testing.Script.load({str(out)!r})")
+    return 0
 
 
 def _scan(args: argparse.Namespace) -> int:

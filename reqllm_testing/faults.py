@@ -5,8 +5,10 @@
                          [faults.overloaded(req), faults.truncated_stream(req, [{"choices": [...]}])])
 
 ``request_for`` builds the exact request reqllm sends for a call, so replay matches it; every
-helper returns one interaction. The core retries 429/5xx/timeouts (``max_retries``): record one
-interaction per attempt, or pass ``max_retries=0`` in the test.
+helper returns one interaction. ``reply`` writes any scripted ``Reply`` or fault (see
+``reqllm_testing.wire``) as the provider of the request's protocol would answer it. The core
+retries 429/5xx/timeouts (``max_retries``): record one interaction per attempt, or pass
+``max_retries=0`` in the test.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from typing import Any
 
 from . import fixture_file
 from .matching import parse_body
-from .redaction import REQUEST_HEADERS, filter_headers
+from .redaction import REQUEST_HEADERS, chunk_to_json, filter_headers
 
 __all__ = [
     "error_response",
     "overloaded",
     "rate_limit",
+    "reply",
     "request_for",
     "stream",
     "timeout",
@@ -70,10 +73,13 @@ def error_response(request: dict[str, Any], status: int, body: Any = None, *,
 
 def rate_limit(request: dict[str, Any], *, retry_after: float | None = 0, message: str = "Rate limit reached",
                body: Any = None) -> dict[str, Any]:
-    """A 429 (OpenAI-style body unless ``body``); ``retry_after`` seconds go in the ``retry-after`` header."""
-    headers = {} if retry_after is None else {"retry-after": f"{retry_after:g}"}
-    default = {"error": {"message": message, "type": "rate_limit_error", "code": "rate_limit_exceeded"}}
-    return error_response(request, 429, default if body is None else body, headers=headers)
+    """A 429 in the error format of the request's provider (unless ``body``); ``retry_after`` in its headers."""
+    if body is not None:
+        headers = {} if retry_after is None else {"retry-after": f"{retry_after:g}"}
+        return error_response(request, 429, body, headers=headers)
+    from .reply import Fault
+
+    return reply(request, Fault(kind="rate_limited", status=429, message=message, retry_after=retry_after))
 
 
 def overloaded(request: dict[str, Any], *, status: int = 529, message: str = "Overloaded",
@@ -119,6 +125,44 @@ def truncated_stream(request: dict[str, Any], events: Sequence[Any], *,
 def timeout(request: dict[str, Any], kind: str = "ReadTimeout", message: str = "timed out") -> dict[str, Any]:
     """No answer: the request fails with the httpx error ``kind`` (ReadTimeout, ConnectError...)."""
     return _interaction(request, {"status": None, "headers": {}, "error": {"type": kind, "message": message}})
+
+
+def reply(request: dict[str, Any], item: Any, *, chunking: Any = "natural") -> dict[str, Any]:
+    """The answer to ``request`` a provider of its protocol sends for ``item`` (a ``Reply`` or a fault).
+
+    A reply's ``cut_after`` becomes a broken stream, ``stall_after`` a read timeout after the chunks.
+    """
+    import httpx
+
+    from .reply import Fault
+    from .wire import encode_fault, encode_filled, fill
+    from .wire_requests import detect
+
+    endpoint = detect(request["method"], httpx.URL(request["url"]).path)
+    if endpoint is None:
+        raise ValueError(f"faults.reply: {request['method']} {request['url']} is not an LLM API request")
+    protocol, _, url_stream = endpoint
+    body = request.get("body")
+    stream = url_stream or bool(isinstance(body, dict) and body.get("stream"))
+    if isinstance(item, Fault):
+        if item.kind == "disconnect":
+            return timeout(request, "RemoteProtocolError", "Server disconnected without sending a response.")
+        encoded = encode_fault(item, protocol)
+    else:
+        model = body.get("model") if isinstance(body, dict) else None
+        encoded = encode_filled(fill(item, protocol, model=model), item, stream=stream, chunking=chunking)
+    headers = {k: v for k, v in encoded.headers.items() if k in ("content-type", "retry-after", "retry-after-ms")}
+    response: dict[str, Any] = {"status": encoded.status, "headers": headers}
+    if "text/event-stream" in encoded.headers.get("content-type", ""):
+        response["chunks"] = [chunk_to_json(c) for c in encoded.chunks]
+    else:
+        response["body"] = parse_body(b"".join(encoded.chunks))
+    if encoded.tail == "cut":
+        response["error"] = {"type": "RemoteProtocolError",
+                             "message": "peer closed connection without sending complete message body"}
+    elif encoded.tail == "stall":
+        response["error"] = {"type": "ReadTimeout", "message": "The read operation timed out"}
+    return _interaction(request, response)
 
 
 def write_fixture(path: str | Path, interactions: Sequence[dict[str, Any]]) -> Path:
