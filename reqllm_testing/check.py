@@ -15,7 +15,6 @@ import contextlib
 import dataclasses
 import io
 import json
-import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -348,26 +347,7 @@ def unloadable(files: Iterable[Path]) -> list[Finding]:
 
 
 def default_root(cwd: Path | None = None) -> Path:
-    """The fixtures directory configured in ``pyproject.toml`` / ``pytest.ini`` here, else the default."""
-    cwd = cwd or Path(os.getcwd())
-    pyproject = cwd / "pyproject.toml"
-    if pyproject.exists():
-        import tomllib
+    """The fixtures directory pytest would use here (``reqllm_fixtures_dir`` in its configuration file)."""
+    from .project_config import find_fixtures_dir
 
-        with contextlib.suppress(ValueError, OSError):
-            options = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-            ini = options.get("tool", {}).get("pytest", {}).get("ini_options", {})
-            value = ini.get("reqllm_fixtures_dir")
-            if value:
-                return cwd / str(value)
-    ini = cwd / "pytest.ini"
-    if ini.exists():
-        import configparser
-
-        parser = configparser.ConfigParser()
-        with contextlib.suppress(configparser.Error, OSError):
-            parser.read(ini)
-            value = parser.get("pytest", "reqllm_fixtures_dir", fallback=None)
-            if value:
-                return cwd / value
-    return cwd / "tests" / "fixtures" / "reqllm"
+    return find_fixtures_dir(cwd).path

@@ -9,6 +9,8 @@
     ├── DecodedMismatchError      the parser decodes recorded bytes differently than when recorded
     ├── UnusedInteractionsError   recorded interactions the test never asked for
     ├── NetworkBlockedError       a reqllm call outside any fixture under --reqllm-block-network
+    ├── InvalidModeError          a record mode that is not replay / missing / record (also a ValueError)
+    ├── InvalidFieldPathError     an ``ignore_fields`` path that cannot be parsed (also a ValueError)
     └── ScriptError               a script that cannot answer: bad item, unknown request, no item left
         ├── ScriptExhaustedError  a request after the last item (.request shows it)
         └── UnusedScriptItemsError  items the code under test never asked for (.items)
@@ -23,6 +25,8 @@ __all__ = [
     "FixtureCorruptError",
     "FixtureMismatchError",
     "FixtureNotFoundError",
+    "InvalidFieldPathError",
+    "InvalidModeError",
     "NetworkBlockedError",
     "ReqLLMTestingError",
     "ScriptError",
@@ -95,3 +99,11 @@ class UnusedScriptItemsError(ScriptError):
     def __init__(self, message: str, *, items: list[str] | None = None) -> None:
         super().__init__(message)
         self.items = items or []
+
+
+class InvalidModeError(ReqLLMTestingError, ValueError):
+    """A record mode outside the vocabulary (``replay``, ``missing``, ``record``; aliases ``all``, ``none``)."""
+
+
+class InvalidFieldPathError(ReqLLMTestingError, ValueError):
+    """An ``ignore_fields`` entry that is not a field path such as ``messages[0].content`` or ``a.*.b``."""

@@ -10,14 +10,16 @@ from __future__ import annotations
 import base64
 import dataclasses
 import difflib
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from .errors import InvalidFieldPathError
 from .redaction import SECRET_PARAMS
 
-__all__ = ["Index", "Matcher", "describe_request", "diff_text", "parse_body", "request_view"]
+__all__ = ["Index", "Matcher", "describe_request", "diff_text", "parse_body", "parse_field", "request_view"]
 
 _MISSING = object()
 #: Canonical JSON (sorted keys, no whitespace), made once: ``json.dumps`` with options builds an encoder per call.
@@ -38,17 +40,73 @@ def parse_body(content: bytes) -> Any:
         return {"b64": base64.b64encode(content).decode("ascii")}
 
 
-def _split_path(path: str) -> list[str]:
-    return [p for p in path.split(".") if p]
+FIELD_SYNTAX = ("keys joined by dots, list items as [N] (negative counts from the end) or [*], any key or "
+                "item as *: messages[0].content, messages[-1].content, messages[*].content, tools.*.function")
 
 
-def _without(value: Any, parts: Sequence[str]) -> Any:
+@functools.lru_cache(maxsize=512)
+def parse_field(field: str) -> tuple[str | int, ...]:
+    """A field path as its parts: ``messages[0].content`` -> ``("messages", 0, "content")``.
+
+    ``*`` (or ``[*]``) stands for every key or item; a dotted number (``messages.0.content``) indexes a
+    list too. Anything else raises InvalidFieldPathError, so a path is never silently ignored.
+    """
+    def bad(why: str) -> InvalidFieldPathError:
+        return InvalidFieldPathError(f"ignore_fields: cannot read {field!r}: {why}. A field path is {FIELD_SYNTAX}")
+
+    if not isinstance(field, str) or not field.strip():
+        raise bad("it is empty")
+    if field.startswith("$"):
+        raise bad(f"write it without the JSONPath '$' prefix: {field.lstrip('$').lstrip('.')!r}")
+    if field.startswith("/"):
+        raise bad("JSON pointers are not read; use dots and [N]")
+    parts: list[str | int] = []
+    i, n = 0, len(field)
+    expect_key = True  # at the start, or after a dot
+    while i < n:
+        char = field[i]
+        if char == "[":
+            close = field.find("]", i)
+            if close < 0:
+                raise bad(f"'[' at position {i} is not closed")
+            inner = field[i + 1:close].strip()
+            if inner == "*":
+                parts.append("*")
+            elif inner.lstrip("-").isdigit() and inner.count("-") <= 1:
+                parts.append(int(inner))
+            else:
+                raise bad(f"[{inner}] is not a list index (a whole number, or *)")
+            if expect_key and parts[:-1] and field[i - 1] == ".":
+                raise bad(f"a key is missing before '[' at position {i}")
+            i, expect_key = close + 1, False
+            if i < n and field[i] not in ".[":
+                raise bad(f"'.' or '[' expected after ']' at position {i}")
+        elif char == ".":
+            if expect_key:
+                raise bad(f"a key is missing before '.' at position {i}")
+            i, expect_key = i + 1, True
+            if i == n:
+                raise bad("it ends with '.'")
+        elif char == "]":
+            raise bad(f"']' at position {i} has no '['")
+        else:
+            end = i
+            while end < n and field[end] not in ".[]":
+                end += 1
+            if not expect_key:
+                raise bad(f"'.' expected before {field[i:end]!r}")
+            parts.append(field[i:end])
+            i, expect_key = end, False
+    return tuple(parts)
+
+
+def _without(value: Any, parts: Sequence[str | int]) -> Any:
     """``value`` without the field at ``parts`` (``*`` matches every key or item); copies only that path."""
     if not parts:
         return _MISSING
     head, rest = parts[0], parts[1:]
     if isinstance(value, dict):
-        keys = list(value) if head == "*" else ([head] if head in value else [])
+        keys = list(value) if head == "*" else ([head] if isinstance(head, str) and head in value else [])
         if not keys:
             return value
         out = dict(value)
@@ -62,7 +120,9 @@ def _without(value: Any, parts: Sequence[str]) -> Any:
     if isinstance(value, list):
         if head == "*":
             indices = range(len(value))
-        elif head.lstrip("-").isdigit() and -len(value) <= int(head) < len(value):
+        elif isinstance(head, int) and -len(value) <= head < len(value):
+            indices = range(head % len(value), head % len(value) + 1)
+        elif isinstance(head, str) and head.lstrip("-").isdigit() and -len(value) <= int(head) < len(value):
             indices = range(int(head) % len(value), int(head) % len(value) + 1)
         else:
             return value
@@ -79,14 +139,23 @@ def _without(value: Any, parts: Sequence[str]) -> Any:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Matcher:
-    """How requests are compared; ``ignore_fields``: dotted JSON paths (``*`` wildcards) left out."""
+    """How requests are compared; ``ignore_fields``: paths in the JSON body left out of the comparison.
+
+    A path is keys joined by dots, list items as ``[N]`` or ``[*]``, ``*`` for any key or item:
+    ``messages[0].content``, ``messages[*].content``, ``metadata.*``. A path that cannot be read
+    raises InvalidFieldPathError when the matcher is made.
+    """
 
     ignore_fields: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for field in self.ignore_fields:
+            parse_field(field)
 
     def compared_body(self, body: Any) -> Any:
         """The body as compared: ignored fields removed."""
         for field in self.ignore_fields:
-            body = _without(body, _split_path(field))
+            body = _without(body, parse_field(field))
             if body is _MISSING:
                 body = None
         return body

@@ -16,9 +16,11 @@ from typing import Any
 
 import pytest
 
+from .errors import InvalidModeError
+from .modes import ALIASES, MODES, MODES_HELP, normalize_mode
+
 __all__ = ["fixtures_root", "record_mode", "reqllm_fixture", "run_id"]
 
-_MODES = {"all": "record", "record": "record", "missing": "missing", "replay": "replay", "none": "replay"}
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 _BLOCK = pytest.StashKey[contextlib.ExitStack]()
 _RUN_ID = pytest.StashKey[str]()
@@ -40,11 +42,10 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("reqllm", "reqllm fixtures: record and replay LLM provider traffic")
-    group.addoption("--reqllm-record", dest="reqllm_record", nargs="?", const="all", default=None,
-                    metavar="MODE", help="record the fixtures the selected tests use: 'all' (default when no "
-                    "MODE is given: re-record) or 'missing' (only files that do not exist); default: replay. "
-                    "One switch (or env REQLLM_FIXTURES) for reqllm_fixture, use_fixture and every "
-                    "FixtureTransport of the session; an explicit mode= argument wins")
+    group.addoption("--reqllm-record", dest="reqllm_record", nargs="?", const="record", default=None,
+                    metavar="MODE", help=f"the record mode of the session (a bare --reqllm-record means "
+                    f"'record'; also REQLLM_FIXTURES=MODE): one switch for reqllm_fixture, use_fixture and every "
+                    f"FixtureTransport of the session (an explicit mode= argument wins). Modes: {MODES_HELP}")
     group.addoption("--reqllm-fixtures-dir", dest="reqllm_fixtures_dir", default=None, metavar="PATH",
                     help="where fixture files live (default: ini reqllm_fixtures_dir, "
                     "else tests/fixtures/reqllm)")
@@ -60,7 +61,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("reqllm_fixtures_dir", "directory of reqllm fixture files", default="tests/fixtures/reqllm")
     parser.addini("reqllm_ignore_hosts", "hosts whose traffic passes untouched inside fixtures (and, when "
                   "loopback, is allowed under --reqllm-block-network)", type="linelist", default=[])
-    parser.addini("reqllm_ignore_fields", "JSON paths in request bodies ignored when matching (a.b, a.*.c)",
+    parser.addini("reqllm_ignore_fields", "paths in request bodies ignored when matching, one a line "
+                  "(messages[0].content, messages[*].content, metadata.*)",
                   type="linelist", default=[])
 
 
@@ -69,17 +71,18 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
                                   args: list[str]) -> None:
     # "--reqllm-record tests/x.py": the bare flag must not swallow the path that follows it.
     for i, arg in enumerate(args[:-1]):
-        if arg == "--reqllm-record" and args[i + 1] not in _MODES:
-            args[i] = "--reqllm-record=all"
+        if arg == "--reqllm-record" and args[i + 1].lower() not in (*MODES, *ALIASES):
+            args[i] = "--reqllm-record=record"
 
 
 def record_mode(config: pytest.Config) -> str:
     """``record``, ``missing`` or ``replay``: from --reqllm-record, else REQLLM_FIXTURES, else replay."""
-    value = config.getoption("reqllm_record", None) or os.environ.get("REQLLM_FIXTURES") or "replay"
-    if value not in _MODES:
-        raise pytest.UsageError(f"--reqllm-record / REQLLM_FIXTURES: unknown mode {value!r}; "
-                                f"expected one of: {', '.join(_MODES)}")
-    return _MODES[value]
+    option = config.getoption("reqllm_record", None)
+    where = "--reqllm-record" if option else "REQLLM_FIXTURES"
+    try:
+        return normalize_mode(option or os.environ.get("REQLLM_FIXTURES") or "replay", where=where)
+    except InvalidModeError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def fixtures_root(config: pytest.Config) -> Path:
@@ -133,6 +136,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
         set_default_mode(mode)
         config.add_cleanup(lambda: set_default_mode(None))
+    fields = config.getini("reqllm_ignore_fields")
+    if fields:
+        from .matching import parse_field
+
+        try:
+            for field in fields:
+                parse_field(field)
+        except ValueError as exc:
+            raise pytest.UsageError(f"ini option reqllm_ignore_fields: {exc}") from None
     config.pluginmanager.register(_Summary(), "reqllm-summary")
     if config.getoption("reqllm_block_network", False):
         from reqllm._transport import install_hook

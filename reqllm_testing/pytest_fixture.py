@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from .errors import DecodedMismatchError, FixtureMismatchError, ReqLLMTestingError, UnusedInteractionsError
-from .matching import Matcher
+from .matching import Matcher, parse_field
 from .session import FixtureSession, resolve_mode
 
 __all__ = ["MARKER_ARGS", "ReqLLMFixture", "Settings", "check_marker", "default_fixture_name", "fixture_path"]
@@ -77,6 +77,12 @@ def check_marker(marker: pytest.Mark) -> dict[str, Any]:
                              f"{', '.join(MARKER_ARGS)}")
         if not isinstance(value, MARKER_ARGS[key]) or (key == "timing" and isinstance(value, bool)):
             raise ValueError(f"@pytest.mark.reqllm({key}=...) got {value!r}, a {type(value).__name__}")
+        if key == "ignore_fields" and isinstance(value, list | tuple):
+            for field in value:
+                if not isinstance(field, str):
+                    raise ValueError(f"@pytest.mark.reqllm(ignore_fields=...) holds {field!r}, a "
+                                     f"{type(field).__name__}; field paths are strings such as 'messages[0].content'")
+                parse_field(field)
     return options
 
 

@@ -402,10 +402,11 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 class FixtureTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """Record or replay any httpx client's traffic: ``httpx.Client(transport=FixtureTransport("x.json"))``.
 
-    ``mode``: ``replay``, ``record`` or ``missing``; by default the session's switch (``--reqllm-record``,
-    else ``REQLLM_FIXTURES``, else replay); ``inner`` is the transport recording
-    sends through (a new ``HTTPTransport``/``AsyncHTTPTransport`` by default). A recording is written
-    by ``save()``, which closing the transport (or the client) does. No decoded part is stored.
+    ``mode``: ``replay``, ``missing`` or ``record`` (see ``reqllm_testing.modes``); by default the
+    session's switch (``--reqllm-record``, else ``REQLLM_FIXTURES``, else replay); ``inner`` is the
+    transport recording sends through (a new ``HTTPTransport``/``AsyncHTTPTransport`` by default). A
+    recording is written by ``save()``, which closing the transport (or the client) does. No decoded
+    part is stored.
     """
 
     def __init__(self, path: str | Path, mode: str | None = None, inner: httpx.BaseTransport |

@@ -29,6 +29,7 @@ from .errors import (
 )
 from .fixture_file import FixtureFile
 from .matching import Index, Matcher, describe_request, diff_text, parse_body, request_view
+from .modes import normalize_mode
 from .redaction import (
     REQUEST_HEADERS,
     RedactionRule,
@@ -54,7 +55,6 @@ __all__ = [
 Mode = Literal["record", "missing", "replay"]
 #: The API key reqllm sends in replay when none is configured (nothing checks it).
 REPLAY_KEY = "reqllm-replay-placeholder-key"
-_MODES = ("record", "missing", "replay")
 
 
 #: The mode ``mode=None`` means in this process: set by the pytest plugin from ``--reqllm-record``.
@@ -73,12 +73,11 @@ def resolve_mode(mode: str | None, path: Path, run_id: str | None = None) -> Lit
     ``REQLLM_FIXTURES``, else replay. A file first written by this same recording
     run (another test sharing a named fixture) still counts as missing, so both tests record into it.
     """
+    where = "mode"
     if mode is None:
-        mode = _default_mode[0] or os.environ.get("REQLLM_FIXTURES") or "replay"
-    if mode == "all":
-        mode = "record"
-    if mode not in _MODES:
-        raise ValueError(f"fixture mode must be one of {', '.join(_MODES)}, not {mode!r}")
+        mode, where = (_default_mode[0], "--reqllm-record") if _default_mode[0] else (
+            os.environ.get("REQLLM_FIXTURES") or "replay", "REQLLM_FIXTURES")
+    mode = normalize_mode(mode, where=where)
     if mode == "missing":
         return "record" if not path.exists() or fixture_file.written_by_run(path, run_id) else "replay"
     return "record" if mode == "record" else "replay"
@@ -401,10 +400,11 @@ class FixtureSession:
 class use_fixture:  # used like a function: ``with use_fixture(path): ...``
     """Record or replay every reqllm call in a ``with`` / ``async with`` block, outside pytest.
 
-    ``mode``: ``record``, ``missing`` (record only if the file does not exist) or ``replay``;
-    default ``REQLLM_FIXTURES`` or replay. The recording is written when the block exits without
-    an exception. Yields the ``FixtureSession``. Besides reqllm's calls, the network traffic of every
-    httpx / httpx2 client (official SDKs included) is recorded or replayed, except ``ignore_hosts``.
+    ``mode``: ``replay``, ``missing`` (record only if the file does not exist) or ``record``
+    (aliases ``none``, ``all``); default: the session's switch, else ``REQLLM_FIXTURES``, else replay.
+    The recording is written when the block exits without an exception. Yields the ``FixtureSession``.
+    Besides reqllm's calls, the network traffic of every httpx / httpx2 client (official SDKs included)
+    is recorded or replayed, except ``ignore_hosts``.
     """
 
     def __init__(self, path: str | Path, mode: str | None = None, *, ignore_fields: Iterable[str] = (),

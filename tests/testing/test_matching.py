@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from reqllm_testing.matching import Index, Matcher, describe_request, diff_text, parse_body
+import pytest
+
+from reqllm_testing import InvalidFieldPathError
+from reqllm_testing.matching import Index, Matcher, describe_request, diff_text, parse_body, parse_field
 
 URL = "https://api.openai.com/v1/chat/completions"
 BODY = {"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "Hi"}],
@@ -80,3 +83,52 @@ def test_the_diff_names_the_changed_field() -> None:
     assert "root['body']['messages'][0]['content']" in text
     assert '"hello"' in text and '"bye"' in text
     assert describe_request("POST", URL, BODY) == "POST /v1/chat/completions (model gpt-4o-mini)"
+
+
+def test_ignored_fields_take_index_syntax() -> None:
+    two = {**BODY, "messages": [{"role": "system", "content": "Be brief"}, {"role": "user", "content": "Hi"}]}
+    changed = {**two, "messages": [{"role": "system", "content": "Be terse"}, {"role": "user", "content": "Hi"}]}
+    assert Matcher().key("POST", URL, two) != Matcher().key("POST", URL, changed)
+    for path in ("messages[0].content", "messages.0.content", "messages[-2].content", "messages[*].content"):
+        matcher = Matcher((path,))
+        assert matcher.key("POST", URL, two) == matcher.key("POST", URL, changed), path
+    only_first = Matcher(("messages[0].content",))
+    last_changed = {**two, "messages": [two["messages"][0], {"role": "user", "content": "Bye"}]}
+    assert only_first.key("POST", URL, two) != only_first.key("POST", URL, last_changed)
+    assert parse_field("tools[*].function.parameters") == ("tools", "*", "function", "parameters")
+    assert parse_field("[0].x") == (0, "x")
+
+
+@pytest.mark.parametrize(("path", "why"), [
+    ("messages[0", "'[' at position 8 is not closed"),
+    ("messages[first].content", "[first] is not a list index (a whole number, or *)"),
+    ("$.messages[0].content", "write it without the JSONPath '$' prefix: 'messages[0].content'"),
+    ("/messages/0/content", "JSON pointers are not read; use dots and [N]"),
+    ("messages..content", "a key is missing before '.' at position 9"),
+    ("messages[0]content", "'.' or '[' expected after ']' at position 11"),
+    ("", "it is empty"),
+])
+def test_a_field_path_that_cannot_be_read_is_rejected(path: str, why: str) -> None:
+    with pytest.raises(InvalidFieldPathError) as info:
+        Matcher((path,))
+    assert str(info.value).startswith(f"ignore_fields: cannot read {path!r}: {why}. A field path is keys joined "
+                                      f"by dots, list items as [N]")
+    assert isinstance(info.value, ValueError)
+
+
+def test_the_marker_and_the_ini_option_reject_an_unreadable_path(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile('''
+import pytest
+
+@pytest.mark.reqllm(ignore_fields=["messages[0].content", "messages[one]"])
+def test_x():
+    pass
+''')
+    result = pytester.runpytest_subprocess("-p", "no:xdist")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "::test_x: ignore_fields: cannot read 'messages[one]': [one] is not a list index" in result.stderr.str()
+    pytester.makeini("[pytest]\nreqllm_ignore_fields =\n    metadata.user\n    messages[0\n")
+    result = pytester.runpytest_subprocess("-p", "no:xdist")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert ("ERROR: ini option reqllm_ignore_fields: ignore_fields: cannot read 'messages[0': '[' at position 8 "
+            "is not closed") in result.stderr.str()
