@@ -43,9 +43,9 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("reqllm", "reqllm fixtures: record and replay LLM provider traffic")
     group.addoption("--reqllm-record", dest="reqllm_record", nargs="?", const="record", default=None,
-                    metavar="MODE", help=f"the record mode of the session (a bare --reqllm-record means "
-                    f"'record'; also REQLLM_FIXTURES=MODE): one switch for reqllm_fixture, use_fixture and every "
-                    f"FixtureTransport of the session (an explicit mode= argument wins). Modes: {MODES_HELP}")
+                    metavar="MODE", help=f"the record mode. One switch (or env REQLLM_FIXTURES=MODE) for "
+                    f"reqllm_fixture, use_fixture and every FixtureTransport of the session; an explicit mode= "
+                    f"argument wins; a bare --reqllm-record means 'record'. Modes: {MODES_HELP}")
     group.addoption("--reqllm-fixtures-dir", dest="reqllm_fixtures_dir", default=None, metavar="PATH",
                     help="where fixture files live (default: ini reqllm_fixtures_dir, "
                     "else tests/fixtures/reqllm)")
