@@ -223,7 +223,7 @@ class _GoogleADC:
 
     __slots__ = ("_credentials", "_request")
 
-    def __init__(self) -> None:
+    def __init__(self, transport: httpx.BaseTransport | None = None) -> None:
         try:
             import google.auth
         except ImportError:
@@ -235,7 +235,7 @@ class _GoogleADC:
         except google.auth.exceptions.DefaultCredentialsError as exc:
             raise MissingAPIKeyError(f"no Google Application Default Credentials: {exc}; run "
                                      f"'gcloud auth application-default login' or pass access_token=") from None
-        self._request = _google_transport()
+        self._request = _google_transport(transport)
 
     def fetch(self) -> tuple[str, float | None]:
         self._credentials.refresh(self._request)  # type: ignore[no-untyped-call]
@@ -245,7 +245,7 @@ class _GoogleADC:
         return str(self._credentials.token), expiry.timestamp() if expiry is not None else None
 
 
-def _google_transport() -> Any:
+def _google_transport(transport: httpx.BaseTransport | None = None) -> Any:
     """A ``google.auth.transport.Request`` over httpx (so the extra needs no ``requests``)."""
     import google.auth.exceptions
     import google.auth.transport
@@ -271,7 +271,7 @@ def _google_transport() -> Any:
                      headers: Mapping[str, str] | None = None, timeout: float | None = None,
                      **kwargs: Any) -> _Response:
             try:
-                with httpx.Client(timeout=timeout or 30.0) as client:
+                with httpx.Client(timeout=timeout or 30.0, transport=transport) as client:
                     return _Response(client.request(method, url, content=body, headers=headers))
             except httpx.HTTPError as exc:
                 raise google.auth.exceptions.TransportError(exc) from exc  # type: ignore[no-untyped-call]

@@ -2,7 +2,8 @@
 
 A request's key is its method, path (with non-secret query parameters, sorted), model and canonical
 JSON body (sorted keys, no whitespace) minus the matcher's ignored fields. Hosts, headers and auth
-never take part. Identical requests are served in recorded order.
+never take part (so neither does a signature's date), nor a cloud project and location in the path.
+Identical requests are served in recorded order.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import dataclasses
 import difflib
 import functools
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -22,6 +24,9 @@ from .redaction import SECRET_PARAMS
 __all__ = ["Index", "Matcher", "describe_request", "diff_text", "parse_body", "parse_field", "request_view"]
 
 _MISSING = object()
+#: A cloud project and location in a URL path (Vertex AI): they locate the caller, not the request, so a
+#: replay without the recording's project (or with another region) still matches.
+_CLOUD_SCOPE = re.compile(r"/projects/[^/]+/locations/[^/]+/")
 #: Canonical JSON (sorted keys, no whitespace), made once: ``json.dumps`` with options builds an encoder per call.
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -174,7 +179,8 @@ class Matcher:
             query = "?" + urlencode(pairs) if pairs else ""
         body = self.compared_body(body)
         model = body.get("model") if isinstance(body, dict) else None
-        return f"{method.upper()} {parts.path or '/'}{query} model={model}\n{_CANONICAL.encode(body)}"
+        path = _CLOUD_SCOPE.sub("/projects/*/locations/*/", parts.path) if "/projects/" in parts.path else parts.path
+        return f"{method.upper()} {path or '/'}{query} model={model}\n{_CANONICAL.encode(body)}"
 
 
 def request_view(method: str, url: str, body: Any) -> dict[str, Any]:

@@ -204,6 +204,61 @@ def _scrub_chunks(chunks: list[Any], secrets: tuple[str, ...]) -> list[Any]:
     return result
 
 
+def _scrub_eventstream(chunks: list[Any], secrets: tuple[str, ...]) -> list[Any]:
+    """Like ``_scrub_chunks`` for an AWS event stream: a frame holding a secret is re-encoded (its lengths
+    and CRCs recomputed) so the stored stream still decodes; other frames stay byte for byte."""
+    from reqllm._eventstream import EventStreamDecoder, EventStreamError, encode_message
+
+    raw = [_chunk_bytes(c) for c in chunks]
+    joined = b"".join(raw)
+    needles = [s.encode("utf-8") for s in secrets]
+    if not any(n in joined for n in needles):
+        return chunks
+    try:
+        messages = EventStreamDecoder().feed(joined)
+    except EventStreamError:
+        return _scrub_chunks(chunks, secrets)  # not frames after all: plain byte replacement
+    old_spans: list[tuple[int, int]] = []
+    new_spans: list[tuple[int, int]] = []
+    out = bytearray()
+    start = 0
+    for message in messages:
+        length = int.from_bytes(joined[start:start + 4], "big")
+        frame = joined[start:start + length]
+        if any(n in frame for n in needles):
+            headers = {k: _replace_all(v, secrets) if isinstance(v, str) else v for k, v in message.headers.items()}
+            payload = message.payload
+            for needle in sorted(needles, key=len, reverse=True):
+                payload = payload.replace(needle, PLACEHOLDER.encode())
+            frame = encode_message(headers, payload)
+        old_spans.append((start, start + length))
+        new_spans.append((len(out), len(out) + len(frame)))
+        out += frame
+        start += length
+    tail_start = len(out)
+    tail = joined[start:]
+    for needle in sorted(needles, key=len, reverse=True):
+        tail = tail.replace(needle, PLACEHOLDER.encode())
+    out += tail
+
+    def moved(end: int) -> int:
+        for (a, b), (c, d) in zip(old_spans, new_spans, strict=True):
+            if a < end <= b:
+                return c + min(end - a, d - c) if end < b else d
+        return tail_start + min(end - start, len(tail))
+
+    result, previous = [], 0
+    position = 0
+    for piece in raw:
+        position += len(piece)
+        end = max(moved(position), previous)
+        result.append(chunk_to_json(bytes(out[previous:end])))
+        previous = end
+    if previous < len(out):  # whatever the last boundary left over belongs to the last chunk
+        result[-1] = chunk_to_json(_chunk_bytes(result[-1]) + bytes(out[previous:]))
+    return result
+
+
 def scrub(interaction: dict[str, Any], secrets: Iterable[str]) -> dict[str, Any]:
     """A copy of ``interaction`` with every secret value (and credential URL parameter) replaced."""
     kept = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH and s != PLACEHOLDER}
@@ -221,7 +276,10 @@ def scrub(interaction: dict[str, Any], secrets: Iterable[str]) -> dict[str, Any]
     if isinstance(response, Mapping):
         cleaned["response"] = _walk({k: v for k, v in response.items() if k != "chunks"}, values)
         if chunks is not None:
-            cleaned["response"]["chunks"] = _scrub_chunks(list(chunks), values)
+            headers = response.get("headers")
+            kind = str(headers.get("content-type", "")) if isinstance(headers, Mapping) else ""
+            framed = "application/vnd.amazon.eventstream" in kind
+            cleaned["response"]["chunks"] = (_scrub_eventstream if framed else _scrub_chunks)(list(chunks), values)
     return dict(cleaned)
 
 

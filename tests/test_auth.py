@@ -280,3 +280,68 @@ def test_google_adc_is_an_optional_extra_with_a_clear_message(monkeypatch: pytes
     monkeypatch.setattr(_auth, "_google_source", [])
     with pytest.raises(MissingAPIKeyError, match=r"no Google Application Default Credentials.*access_token="):
         _auth.google_token_source()
+
+
+# -- Application Default Credentials, for real: a service account against a loopback token endpoint ------
+class _TokenEndpoint:
+    """Google's OAuth token endpoint on loopback: it checks the JWT assertion's signature and mints tokens."""
+
+    def __init__(self, public_key: Any, lifetime: int) -> None:
+        self.public_key = public_key
+        self.lifetime = lifetime
+        self.minted: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        import base64
+
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        form = dict(pair.split("=", 1) for pair in request.content.decode().split("&"))
+        assert form["grant_type"] == "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"
+        head, claims, signature = form["assertion"].split(".")
+        self.public_key.verify(base64.urlsafe_b64decode(signature + "=="), f"{head}.{claims}".encode(),
+                               padding.PKCS1v15(), hashes.SHA256())
+        token = f"ya29.minted-{len(self.minted)}-{uuid.uuid4().hex}"
+        self.minted.append(token)
+        return httpx.Response(200, json={"access_token": token, "expires_in": self.lifetime, "token_type": "Bearer"})
+
+
+@pytest.mark.parametrize(("lifetime", "fetches"), [(3600, 1), (120, 2)], ids=["fresh", "inside-the-margin"])
+def test_adc_service_account_tokens_are_minted_refreshed_and_never_written(
+        lifetime: int, fetches: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("google.auth")
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from reqllm import _auth
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    endpoint = _TokenEndpoint(key.public_key(), lifetime)
+    account = tmp_path / "service-account.json"
+    account.write_text(json.dumps({
+        "type": "service_account", "project_id": "adc-project", "private_key_id": "k1", "private_key": pem,
+        "client_email": "reqllm-test@adc-project.iam.gserviceaccount.com", "client_id": "1",
+        "token_uri": "http://oauth2.loopback.test/token"}))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(account))
+    # The process-wide source, its token requests (through the httpx adapter) answered by the endpoint.
+    monkeypatch.setattr(_auth, "_google_source",
+                        [_auth.BearerToken(_auth._GoogleADC(transport=httpx.MockTransport(endpoint)))])
+    seen: list[httpx.Request] = []
+
+    def vertex(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"candidates": [{"content": {"role": "model", "parts": [{"text": "ok"}]},
+                                                         "finishReason": "STOP"}]})
+
+    client = httpx.Client(transport=httpx.MockTransport(vertex))
+    for _ in range(2):
+        reqllm.generate_text("google-vertex:gemini-2.5-flash", "Hi", project="adc-project", http_client=client)
+
+    assert len(endpoint.minted) == fetches
+    assert [r.headers["authorization"] for r in seen] == [f"Bearer {endpoint.minted[0]}",
+                                                         f"Bearer {endpoint.minted[-1]}"]
+    on_disk = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    assert not any(token.encode() in on_disk for token in endpoint.minted)

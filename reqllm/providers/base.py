@@ -10,6 +10,7 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
+from urllib.parse import parse_qsl
 
 import httpx
 
@@ -186,7 +187,10 @@ class Protocol:
         """A JSON POST to ``base_url + path`` with ``provider_options`` merged into the body."""
         if call.options.provider_options:
             body = _deep_merge(body, call.options.provider_options)
-        url = call.base_url.rstrip("/") + path
+        base, _, query = call.base_url.partition("?")
+        url = base.rstrip("/") + path
+        if query:  # a base URL may carry parameters every request needs (Azure's api-version)
+            params = {**dict(parse_qsl(query, keep_blank_values=True)), **(params or {})}
         try:
             content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         except UnicodeEncodeError as exc:
