@@ -164,7 +164,7 @@ def _without_object(decoded: dict[str, Any]) -> dict[str, Any]:
 def stale(path: Path) -> Iterator[Finding]:
     """Findings for the interactions of ``path`` whose decoded part the current parser no longer gives."""
     from .matching import diff_text
-    from .session import _comparable, same_decoded
+    from .session import _comparable, response_digest, same_decoded
 
     fixture = fixture_file.read(path)
     for position, interaction in enumerate(fixture.interactions):
@@ -179,7 +179,10 @@ def stale(path: Path) -> Iterator[Finding]:
         if not same_decoded(_without_object(recorded), _without_object(actual)):
             diff = diff_text(_comparable(_without_object(recorded)),
                              _comparable(json.loads(json.dumps(_without_object(actual), default=str))))
-            yield Finding(path, "stale", f"interaction #{position} decodes differently now:\n{diff}")
+            stamp = (interaction.get("meta") or {}).get("decoded_from")
+            cause = ("" if not stamp else " (the recorded response was edited after its decoded part was written)"
+                     if stamp != response_digest(interaction.get("response")) else " (the parser changed)")
+            yield Finding(path, "stale", f"interaction #{position} decodes differently now{cause}:\n{diff}")
 
 
 # -- orphans ----------------------------------------------------------------------------------------

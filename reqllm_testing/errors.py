@@ -6,7 +6,7 @@
     ├── FixtureNotFoundError      replay needs a fixture file that does not exist (.path, .command)
     ├── FixtureCorruptError       a file that is not valid JSON, truncated or of an unknown version
     ├── FixtureMismatchError      no recorded request matches the actual one (.diff vs the nearest)
-    ├── DecodedMismatchError      the parser decodes recorded bytes differently than when recorded
+    ├── DecodedMismatchError      a recorded response decodes differently now (.cause: edited / parser)
     ├── UnusedInteractionsError   recorded interactions the test never asked for
     ├── NetworkBlockedError       a reqllm call outside any fixture under --reqllm-block-network
     ├── InvalidModeError          a record mode that is not replay / missing / record (also a ValueError)
@@ -66,11 +66,18 @@ class FixtureMismatchError(ReqLLMTestingError):
 
 
 class DecodedMismatchError(ReqLLMTestingError):
-    """Re-decoding recorded bytes gives another result than when they were recorded (parser drift)."""
+    """Re-decoding a recorded response gives another result than its stored decoded part.
 
-    def __init__(self, message: str, *, path: str | Path | None = None, diff: str = "") -> None:
+    ``cause`` says which side changed: ``"edited"`` (the recorded response was edited after its decoded
+    part was written), ``"parser"`` (the response is as recorded: the parser changed) or ``"unknown"``
+    (a fixture written before reqllm kept the fingerprint that tells them apart).
+    """
+
+    def __init__(self, message: str, *, path: str | Path | None = None, diff: str = "",
+                 cause: str = "unknown") -> None:
         super().__init__(message, path=path)
         self.diff = diff
+        self.cause = cause
 
 
 class UnusedInteractionsError(ReqLLMTestingError):

@@ -103,10 +103,18 @@ def run_id(config: pytest.Config) -> str:
 
 
 class _Summary:
-    """Adds up the fixture counts of every test (also from xdist workers) for the terminal summary."""
+    """Adds up the fixture counts of every test (also from xdist workers) for the terminal summary.
+
+    One line whenever a test used a fixture: ``reqllm: N replayed, N recorded, N missing`` and, when
+    not zero, ``N kept`` (recordings not written because their test failed), ``N mismatched``,
+    ``N unused``. Before it, one line per recording that was not written because its test failed.
+    """
+
+    _ORDER = ("replayed", "recorded", "missing", "kept", "mismatched", "unused")
 
     def __init__(self) -> None:
-        self.counts = {"replayed": 0, "recorded": 0, "missing": 0, "mismatched": 0, "unused": 0}
+        self.counts = dict.fromkeys(self._ORDER, 0)
+        self.not_written: list[tuple[str, str]] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "teardown":
@@ -114,14 +122,18 @@ class _Summary:
                 if key == "reqllm" and isinstance(value, dict):
                     for name, count in value.items():
                         self.counts[name] = self.counts.get(name, 0) + int(count)
+                elif key == "reqllm_not_written" and isinstance(value, list):
+                    self.not_written.extend((report.nodeid, str(path)) for path in value)
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         c = self.counts
         if not any(c.values()) or hasattr(config, "workerinput"):
             return
-        line = f"reqllm: {c['replayed']} replayed, {c['recorded']} recorded, {c['missing']} missing"
-        line += "".join(f", {c[k]} {k}" for k in ("mismatched", "unused") if c.get(k))
-        terminalreporter.write_line(line)
+        for nodeid, path in self.not_written:
+            kept = "the previous fixture is kept" if Path(path).exists() else "no fixture was written"
+            terminalreporter.write_line(f"reqllm: not written: test failed: {nodeid} ({path}: {kept})")
+        terminalreporter.write_line("reqllm: " + ", ".join(f"{c.get(k, 0)} {k}" for k in self._ORDER
+                                                           if k in ("replayed", "recorded", "missing") or c.get(k)))
 
 
 def pytest_configure(config: pytest.Config) -> None:

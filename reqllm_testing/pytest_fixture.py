@@ -22,8 +22,11 @@ from .errors import DecodedMismatchError, FixtureMismatchError, ReqLLMTestingErr
 from .matching import Matcher, parse_field
 from .session import FixtureSession, resolve_mode
 
-__all__ = ["MARKER_ARGS", "ReqLLMFixture", "Settings", "check_marker", "default_fixture_name", "fixture_path"]
+__all__ = ["MARKER_ARGS", "SUMMARY_COUNTS", "ReqLLMFixture", "Settings", "check_marker", "default_fixture_name",
+           "fixture_path"]
 
+#: What the ``reqllm:`` summary line counts, in its order: one per fixture a test used.
+SUMMARY_COUNTS = ("replayed", "recorded", "missing", "kept", "mismatched", "unused")
 #: The keyword arguments ``@pytest.mark.reqllm`` accepts, and their types.
 MARKER_ARGS: dict[str, type | tuple[type, ...]] = {
     "fixture": str,
@@ -203,7 +206,8 @@ class ReqLLMFixture:
     def finish(self, passed: bool) -> dict[str, int]:
         """Fixture teardown: uninstall, write recordings if the test passed, check unused; returns counts."""
         self._stack.close()
-        counts = {"replayed": 0, "recorded": 0, "missing": 0, "mismatched": 0, "unused": 0}
+        counts = dict.fromkeys(SUMMARY_COUNTS, 0)
+        not_written: list[str] = []
         failures: list[ReqLLMTestingError] = []
         for session in self.sessions:
             written, unused = None, False
@@ -222,9 +226,14 @@ class ReqLLMFixture:
                 counts["unused"] += 1
             elif session.mode == "record" and written is not None:
                 counts["recorded"] += 1
+            elif session.mode == "record" and not passed:
+                counts["kept"] += 1
+                not_written.append(str(session.path))
             elif session.mode == "replay" and session.served:
                 counts["replayed"] += 1
         self._request.node.user_properties.append(("reqllm", counts))
+        if not_written:
+            self._request.node.user_properties.append(("reqllm_not_written", not_written))
         for script in self.scripts if passed else ():
             try:
                 script.verify()

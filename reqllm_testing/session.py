@@ -9,8 +9,10 @@ talk to it; it never touches the network itself.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import shlex
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -45,8 +47,10 @@ __all__ = [
     "FixtureSession",
     "Mode",
     "REPLAY_KEY",
+    "decoded_mismatch",
     "decoded_of",
     "resolve_mode",
+    "response_digest",
     "same_decoded",
     "set_default_mode",
     "use_fixture",
@@ -93,6 +97,55 @@ def decoded_of(call: Any, result: Any, error: BaseException | None) -> dict[str,
     if error is not None:
         out["error"] = {"type": type(error).__name__, "message": str(error)}
     return out
+
+
+def response_digest(response: Any) -> str:
+    """A fingerprint of a recorded response as written (``meta.decoded_from``): ``sha256:`` + 16 hex digits."""
+    text = json.dumps(response, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def decoded_mismatch(path: Path, position: int, interaction: dict[str, Any], diff: str,
+                     test_id: str | None = None) -> DecodedMismatchError:
+    """The error for a decoded part that differs from what the parser gives now, saying which side changed.
+
+    ``meta.decoded_from`` is the digest of the response the decoded part was made from: when the
+    recorded response no longer has it, the file was edited; when it still has it, the parser changed.
+    """
+    target = f" {shlex.quote(test_id)}" if test_id else ""
+    update = (f"pytest --reqllm-update-decoded{target}" if test_id else
+              f"use_fixture({str(path)!r}, update_decoded=True) around the same code")
+    rerecord = f"pytest --reqllm-record{target}" if test_id else f"use_fixture({str(path)!r}, mode='record')"
+    stamp = (interaction.get("meta") or {}).get("decoded_from")
+    now = response_digest(interaction.get("response"))
+    where = f"interaction #{position} of {path}"
+    if stamp and stamp != now:
+        cause, what = "edited", (
+            f"the recorded response of {where} was edited after its decoded part was written (it no longer "
+            f"matches meta.decoded_from), so the decoded part is stale; the parser did not change")
+        advice = (f"If the edit is deliberate, re-generate the decoded part: {update}\n"
+                  f"If not, restore the file (git checkout -- {path}) or re-record it: {rerecord}")
+    elif stamp:
+        cause, what = "parser", (
+            f"the parser changed: the recorded response of {where} is unchanged since its decoded part was "
+            f"written, but reqllm now decodes it differently")
+        advice = (f"If the parser change is deliberate, re-generate the decoded parts: {update}\n"
+                  f"If not, the diff shows what the parser now gets wrong")
+    else:
+        cause, what = "unknown", (
+            f"reqllm now decodes {where} differently than its decoded part says, and the fixture predates "
+            f"meta.decoded_from, so it cannot tell whether the recorded response was edited or the parser changed")
+        advice = (f"Response edited on purpose, or parser changed on purpose: {update}\n"
+                  f"Neither: restore the file (git checkout -- {path}) or re-record it: {rerecord}")
+    return DecodedMismatchError(f"{what} (recorded vs now):\n{diff}\n{advice}", path=path, diff=diff, cause=cause)
+
+
+def _retryable_status(response: dict[str, Any]) -> int | None:
+    """The status of a recorded response that reqllm's core retries (408, 409, 429, 5xx), else None."""
+    status = response.get("status")
+    if isinstance(status, int) and (status in (408, 409, 429) or status >= 500):
+        return status
+    return None
 
 
 def _comparable(decoded: dict[str, Any]) -> dict[str, Any]:
@@ -209,10 +262,20 @@ class FixtureSession:
         command = self.record_command.replace("=missing", "") if self.record_command else None
         rerecord = f"\nRe-record with: {command}" if command else ""
         if exhausted:
-            count = len(index.by_key[key])
+            positions = index.by_key[key]
+            retried = _retryable_status(fixture.interactions[positions[-1]].get("response") or {})
+            if retried is not None:
+                return FixtureMismatchError(
+                    f"{what}: all {len(positions)} recorded interaction(s) with this request in {self.path} were "
+                    f"already used — the code makes more calls than were recorded. Likely cause: the recorded "
+                    f"response is HTTP {retried}, which reqllm retries (max_retries, default 2), and the retry "
+                    f"has no recording. Either pass max_retries=0 to the call in this test, so that the "
+                    f"{retried} reaches your code at once, or record every attempt: one {retried} per attempt "
+                    f"(reqllm_testing.faults) or a re-recording with the same max_retries"
+                    + (f" ({command})" if command else ""), path=self.path)
             return FixtureMismatchError(
-                f"{what}: all {count} recorded interaction(s) with this request in {self.path} were already "
-                f"used — the code makes more calls than were recorded{rerecord}", path=self.path)
+                f"{what}: all {len(positions)} recorded interaction(s) with this request in {self.path} were "
+                f"already used — the code makes more calls than were recorded{rerecord}", path=self.path)
         nearest = index.nearest(key, self._used)
         if nearest is None:
             return FixtureMismatchError(f"{what}: fixture {self.path} holds no interactions{rerecord}",
@@ -282,17 +345,15 @@ class FixtureSession:
         if self.update_decoded:
             self._updated[position] = decoded_of(call, result, error)
             return
-        recorded = self.fixture().interactions[position].get("decoded")
+        interaction = self.fixture().interactions[position]
+        recorded = interaction.get("decoded")
         if recorded is None:  # recorded without a decoded part (FixtureTransport, vcr import): nothing to check
             return
         actual = decoded_of(call, result, error)
         if same_decoded(recorded, actual):
             return
         diff = diff_text(_comparable(recorded), _comparable(json.loads(json.dumps(actual, default=str))))
-        raise self._raise(DecodedMismatchError(
-            f"the current parser decodes interaction #{position} of {self.path} differently than when it "
-            f"was recorded (recorded vs now):\n{diff}\nIf the change is deliberate, re-generate the decoded "
-            f"parts with: pytest --reqllm-update-decoded", path=self.path, diff=diff))
+        raise self._raise(decoded_mismatch(self.path, position, interaction, diff, self.test_id))
 
     # -- the end --------------------------------------------------------------------------------
     def finish(self, ok: bool) -> Path | None:
@@ -337,7 +398,10 @@ class FixtureSession:
             item = {k: v for k, v in entry.items() if v is not None}
             item.setdefault("response", {"status": None, "headers": {}, "error": {
                 "type": "Incomplete", "message": "no response was recorded"}})
-            out.append(scrub(apply_rules(item, self.rules), self.secrets))
+            item = scrub(apply_rules(item, self.rules), self.secrets)
+            if "decoded" in item:  # what the decoded part was made from, to tell an edit from a parser change
+                item["meta"] = {**(item.get("meta") or {}), "decoded_from": response_digest(item["response"])}
+            out.append(item)
         return out
 
     def save(self) -> Path | None:
@@ -391,7 +455,9 @@ class FixtureSession:
             interactions = [dict(item) for item in current.interactions]
             for position, decoded in self._updated.items():
                 if position < len(interactions):
-                    interactions[position]["decoded"] = json.loads(json.dumps(decoded, default=str))
+                    item = interactions[position]
+                    item["decoded"] = json.loads(json.dumps(decoded, default=str))
+                    item["meta"] = {**(item.get("meta") or {}), "decoded_from": response_digest(item["response"])}
             document["interactions"] = interactions
             fixture_file.save(self.path, document)
         return self.path

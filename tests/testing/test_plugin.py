@@ -249,7 +249,13 @@ def test_a_failing_test_never_replaces_a_good_fixture(pytester: pytest.Pytester,
     monkeypatch.setenv("LOOPBACK_FAIL", "1")
     result = _run(pytester, "--reqllm-record")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*reqllm: 0 replayed, 1 recorded, 0 missing*"])
+    result.stdout.fnmatch_lines(["reqllm: not written: test failed: test_e2e.py::test_generate "
+                                 f"({folder / 'test_generate.json'}: the previous fixture is kept)",
+                                 "reqllm: 0 replayed, 1 recorded, 0 missing, 1 kept"])
+    assert (folder / "test_generate.json").read_bytes() == before
+    result = _run(pytester, "--reqllm-record", "-k", "generate")  # only the failing test: the line stays
+    result.assert_outcomes(failed=1, deselected=1)
+    result.stdout.fnmatch_lines(["reqllm: 0 replayed, 0 recorded, 0 missing, 1 kept"])
     assert (folder / "test_generate.json").read_bytes() == before
     stream_after = json.loads((folder / "test_stream.json").read_text())  # the passing test re-recorded
     assert stream_after["interactions"][0]["response"]["timing_ms"] != \
