@@ -4,7 +4,8 @@
 
     ReqLLMTestingError
     ├── FixtureNotFoundError      replay needs a fixture file that does not exist (.path, .command)
-    ├── FixtureCorruptError       a file that is not valid JSON, truncated or of an unknown version
+    ├── FixtureCorruptError       not valid JSON, truncated, unknown version, a field off its schema
+                                  (.json_path of the first bad field, .command that re-records it)
     ├── FixtureMismatchError      no recorded request matches the actual one (.diff vs the nearest)
     ├── DecodedMismatchError      a recorded response decodes differently now (.cause: edited / parser)
     ├── UnusedInteractionsError   recorded interactions the test never asked for
@@ -54,7 +55,23 @@ class FixtureNotFoundError(ReqLLMTestingError):
 
 
 class FixtureCorruptError(ReqLLMTestingError):
-    """The fixture file cannot be loaded: invalid JSON, truncated, wrong shape or unknown version."""
+    """The fixture file cannot be loaded: invalid JSON, truncated, wrong shape or unknown version.
+
+    ``json_path`` is the first field that does not fit the format's schema (``$.interactions[0].meta``),
+    ``command`` the command that re-records the file.
+    """
+
+    def __init__(self, message: str, *, path: str | Path | None = None, json_path: str | None = None,
+                 command: str | None = None) -> None:
+        super().__init__(message, path=path)
+        self.json_path = json_path
+        self.command = command
+
+    def with_command(self, command: str) -> FixtureCorruptError:
+        """The same error naming ``command`` as the way to re-record the file."""
+        message = self.message.replace(self.command, command) if self.command else \
+            f"{self.message}; re-record it with: {command}"
+        return FixtureCorruptError(message, path=self.path, json_path=self.json_path, command=command)
 
 
 class FixtureMismatchError(ReqLLMTestingError):

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from . import fixture_schema
 from .errors import FixtureCorruptError
 
 __all__ = [
@@ -40,6 +41,8 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
+#: How to re-record a fixture when the test using it is not known (the pytest fixture names its test).
+RERECORD = "pytest --reqllm-record <the test using it> (outside pytest: mode='record')"
 
 
 class FixtureFile:
@@ -81,57 +84,33 @@ def tool_version(dist: str = "reqllm") -> str:
         return "unknown"
 
 
-def _where(index: int, detail: str) -> str:
-    return f"interaction #{index}: {detail}"
-
-
-def _check_interaction(index: int, item: Any) -> None:
-    if not isinstance(item, dict):
-        raise ValueError(_where(index, f"expected an object, got {type(item).__name__}"))
-    request, response = item.get("request"), item.get("response")
-    if not isinstance(request, dict):
-        raise ValueError(_where(index, "'request' is missing or not an object"))
-    if not isinstance(request.get("method"), str) or not isinstance(request.get("url"), str):
-        raise ValueError(_where(index, "request needs string 'method' and 'url'"))
-    if not isinstance(response, dict):
-        raise ValueError(_where(index, "'response' is missing or not an object"))
-    status = response.get("status")
-    if status is None and not response.get("error"):
-        raise ValueError(_where(index, "response has neither a 'status' nor an 'error'"))
-    if status is not None and not isinstance(status, int):
-        raise ValueError(_where(index, f"response status {status!r} is not an integer"))
-    for field in ("chunks", "events", "timing_ms"):
-        if field in response and not isinstance(response[field], list):
-            raise ValueError(_where(index, f"response '{field}' is not a list"))
-
-
 def parse(data: bytes | str, path: str | Path) -> FixtureFile:
     """Parse a fixture document; a ``FixtureCorruptError`` naming the file and the problem otherwise."""
     path = Path(path)
     if not data.strip():
-        raise FixtureCorruptError(f"fixture {path} is empty (an interrupted write?); delete it and re-record",
-                                  path=path)
+        raise FixtureCorruptError(f"fixture {path} is empty (an interrupted write?); re-record it with: "
+                                  f"{RERECORD}", path=path, command=RERECORD)
     try:
         doc = json.loads(data)
     except ValueError as exc:
-        raise FixtureCorruptError(f"fixture {path} is not valid JSON (truncated or hand-edited?): {exc}",
-                                  path=path) from None
+        raise FixtureCorruptError(f"fixture {path} is not valid JSON (truncated or hand-edited?): {exc}; "
+                                  f"re-record it with: {RERECORD}", path=path, command=RERECORD) from None
     if not isinstance(doc, dict):
-        raise FixtureCorruptError(f"fixture {path} is not a JSON object but a {type(doc).__name__}",
-                                  path=path)
+        raise FixtureCorruptError(f"fixture {path} is not a JSON object but a {type(doc).__name__}; "
+                                  f"re-record it with: {RERECORD}", path=path, json_path="$", command=RERECORD)
     version = doc.get("format_version")
-    if version != FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version not in fixture_schema.SCHEMAS:
         what = "has no format_version" if version is None else f"has unknown format_version {version!r}"
         raise FixtureCorruptError(f"fixture {path} {what}; this reqllm_testing reads format_version "
-                                  f"{FORMAT_VERSION} (upgrade reqllm_testing or re-record)", path=path)
-    interactions = doc.get("interactions")
-    if not isinstance(interactions, list):
-        raise FixtureCorruptError(f"fixture {path}: 'interactions' is missing or not a list", path=path)
-    for index, item in enumerate(interactions):
-        try:
-            _check_interaction(index, item)
-        except ValueError as exc:
-            raise FixtureCorruptError(f"fixture {path}: {exc}", path=path) from None
+                                  f"{FORMAT_VERSION} (upgrade reqllm_testing, or re-record it with: {RERECORD})",
+                                  path=path, json_path="$.format_version", command=RERECORD)
+    problem = fixture_schema.validate(doc, version)
+    if problem is not None:
+        where, what = problem
+        raise FixtureCorruptError(f"fixture {path} is not a valid format-{version} fixture: {where}: {what}. "
+                                  f"Fix that field by hand, or re-record the fixture with: {RERECORD}",
+                                  path=path, json_path=where, command=RERECORD)
+    interactions = doc["interactions"]
     return FixtureFile(path, interactions, reqllm_version=doc.get("reqllm_version"),
                        recorded_at=doc.get("recorded_at"), source=doc.get("source"))
 

@@ -24,6 +24,7 @@ import httpx
 from . import fixture_file
 from .errors import (
     DecodedMismatchError,
+    FixtureCorruptError,
     FixtureMismatchError,
     FixtureNotFoundError,
     ReqLLMTestingError,
@@ -221,9 +222,17 @@ class FixtureSession:
                 raise self._raise(FixtureNotFoundError(
                     f"no fixture file {self.path} to replay; record it with: {command}",
                     path=self.path, command=command)) from None
+            except FixtureCorruptError as exc:
+                rerecord = self.rerecord_command
+                raise self._raise(exc.with_command(rerecord) if rerecord else exc) from None
             except ReqLLMTestingError as exc:
                 raise self._raise(exc) from None
         return self._fixture
+
+    @property
+    def rerecord_command(self) -> str | None:
+        """The command that records this fixture again even though it exists (``=missing`` would skip it)."""
+        return self.record_command.replace("=missing", "") if self.record_command else None
 
     def index(self) -> Index:
         """The request index of the fixture for this session's matcher (built once per file load)."""
@@ -259,7 +268,7 @@ class FixtureSession:
                   exhausted: bool) -> FixtureMismatchError:
         fixture = self.fixture()
         what = describe_request(request.method, str(request.url), body)
-        command = self.record_command.replace("=missing", "") if self.record_command else None
+        command = self.rerecord_command
         rerecord = f"\nRe-record with: {command}" if command else ""
         if exhausted:
             positions = index.by_key[key]

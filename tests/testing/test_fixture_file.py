@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
+import reqllm_testing
 from reqllm_testing import FixtureCorruptError, fixture_file
 
 INTERACTION = {
@@ -61,13 +64,14 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path: Path) -> None:
     ("[1, 2]", "is not a JSON object but a list"),
     ('{"interactions": []}', "has no format_version"),
     ('{"format_version": 2, "interactions": []}', "has unknown format_version 2"),
-    ('{"format_version": 1}', "'interactions' is missing or not a list"),
+    ('{"format_version": 1}', "$.interactions: Field required"),
     ('{"format_version": 1, "interactions": [{"request": {"method": "GET"}, "response": {"status": 200}}]}',
-     "interaction #0: request needs string 'method' and 'url'"),
+     "$.interactions[0].request.url: Field required"),
     ('{"format_version": 1, "interactions": [{"request": {"method": "GET", "url": "/"}, "response": {}}]}',
-     "interaction #0: response has neither a 'status' nor an 'error'"),
+     "$.interactions[0].response: a response needs a 'status'"),
     ('{"format_version": 1, "interactions": [{"request": {"method": "GET", "url": "/"}, '
-     '"response": {"status": 200, "chunks": "x"}}]}', "interaction #0: response 'chunks' is not a list"),
+     '"response": {"status": 200, "chunks": "x"}}]}', "$.interactions[0].response.chunks: Input should be a "
+     "valid list (got string 'x')"),
 ])
 def test_load_errors_name_the_file_and_the_problem(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "broken.json"
@@ -77,6 +81,80 @@ def test_load_errors_name_the_file_and_the_problem(tmp_path: Path, content: str,
     assert message in str(info.value)
     assert str(path) in str(info.value)
     assert info.value.path == path
+    assert "pytest --reqllm-record " in str(info.value) and "=missing" not in str(info.value)
+
+
+def _edit(where: str, value: object) -> dict[str, object]:
+    """A valid document with the field at ``where`` (dotted, within interaction #0) set to ``value``."""
+    document = fixture_file.new_document([json.loads(json.dumps(STREAMED))])
+    target: Any = document["interactions"][0]
+    *parents, last = where.split(".")
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    target[int(last) if last.isdigit() else last] = value
+    return document
+
+
+#: A recorded stream with every optional field present, as the hand-edits below start from.
+STREAMED: dict[str, Any] = {
+    "request": {"method": "POST", "url": "https://api.openai.com/v1/chat/completions",
+                "headers": {"content-type": "application/json"}, "body": {"stream": True}},
+    "response": {"status": 200, "headers": {"content-type": "text/event-stream"}, "error": None,
+                 "events": [{"event": "message", "data": {"x": 1}}, {"event": "message", "data": "[DONE]"}],
+                 "chunks": ['data: {"x": 1}\n\n', {"b64": "ZGF0YTogW0RPTkVdCgo="}], "timing_ms": [1.5, 2]},
+    "decoded": {"chunks": [{"type": "content", "text": "x"}], "error": {"type": "E", "message": "m"}},
+    "meta": {"provider": "openai", "model": "gpt-4o-mini", "operation": "stream_text", "stream": True,
+             "protocol": "openai_chat", "test": "tests/test_x.py::test_y"},
+}
+
+
+def test_every_field_of_a_recorded_stream_passes_the_schema(tmp_path: Path) -> None:
+    loaded = fixture_file.load(_write(tmp_path / "ok.json", fixture_file.new_document([STREAMED])))
+    assert loaded.interactions == [STREAMED]
+
+
+@pytest.mark.parametrize(("where", "value", "path", "message"), [
+    ("response.headers", [["content-type", "text/event-stream"]], "$.interactions[0].response.headers",
+     "Input should be a valid dictionary (got list"),
+    ("response.headers", {"content-length": 12}, "$.interactions[0].response.headers[\"content-length\"]",
+     "Input should be a valid string (got number 12)"),
+    ("request.headers", {"x-a": 1}, "$.interactions[0].request.headers[\"x-a\"]", "valid string"),
+    ("response.chunks.1", {"b64": "not base64!"}, "$.interactions[0].response.chunks[1]", "not valid base64"),
+    ("response.b64", "AB=C", "$.interactions[0].response.b64", "not valid base64"),
+    ("response.chunks.1", {"text": "data: [DONE]"}, "$.interactions[0].response.chunks[1]",
+     "a chunk object needs its body as a string under 'b64'"),
+    ("response.chunks.0", 7, "$.interactions[0].response.chunks[0]", "a chunk is a string or an object"),
+    ("response.events", [1, 2], "$.interactions[0].response.events[0]", "valid dictionary (got number 1)"),
+    ("response.events.0.event", 5, "$.interactions[0].response.events[0].event", "valid string"),
+    ("response.timing_ms.0", "fast", "$.interactions[0].response.timing_ms[0]", "valid number"),
+    ("meta", "openai", "$.interactions[0].meta", "valid dictionary (got string 'openai')"),
+    ("meta.stream", "yes", "$.interactions[0].meta.stream", "valid boolean"),
+    ("decoded", [], "$.interactions[0].decoded", "valid dictionary (got list [])"),
+    ("decoded.chunks.0", "x", "$.interactions[0].decoded.chunks[0]", "valid dictionary"),
+    ("response.error", "boom", "$.interactions[0].response.error", "valid dictionary (got string 'boom')"),
+    ("decoded.error", {"type": "E"}, "$.interactions[0].decoded.error.message", "Field required"),
+    ("response.status", "200", "$.interactions[0].response.status", "valid integer (got string '200')"),
+    ("response.status", True, "$.interactions[0].response.status", "valid integer"),
+    ("request.method", None, "$.interactions[0].request.method", "valid string"),
+])
+def test_a_hand_edited_field_is_one_error_naming_file_json_path_and_command(
+        tmp_path: Path, where: str, value: object, path: str, message: str) -> None:
+    fixture = _write(tmp_path / "edited.json", _edit(where, value))
+    with pytest.raises(FixtureCorruptError) as info:
+        fixture_file.load(fixture)
+    error = info.value
+    assert error.path == fixture and error.json_path == path
+    assert str(error).startswith(f"fixture {fixture} is not a valid format-1 fixture: {path}: ")
+    assert message in str(error)
+    assert error.command is not None and error.command.startswith("pytest --reqllm-record <")
+    assert str(error).endswith(f"re-record the fixture with: {error.command}")
+
+
+def test_a_hand_edited_fixture_replayed_outside_pytest_is_the_same_error(tmp_path: Path) -> None:
+    fixture = _write(tmp_path / "edited.json", _edit("response.error", "boom"))
+    with pytest.raises(FixtureCorruptError, match=r"\$\.interactions\[0\]\.response\.error"), \
+            httpx.Client(transport=reqllm_testing.FixtureTransport(fixture, mode="replay")) as client:
+        client.post("https://api.openai.com/v1/chat/completions", json={"stream": True})
 
 
 def test_load_is_cached_until_the_file_changes(tmp_path: Path) -> None:

@@ -216,6 +216,15 @@ def test_missing_mismatched_corrupt_and_unused(pytester: pytest.Pytester, monkey
     generate.write_text(json.dumps(doc))
     _run(pytester, "-k", "generate").stdout.fnmatch_lines(["*FixtureCorruptError*unknown format_version 99*"])
 
+    edited = json.loads(good)
+    edited["interactions"][0]["response"]["headers"] = [["content-type", "application/json"]]
+    generate.write_text(json.dumps(edited))
+    result = _run(pytester, "-k", "generate")
+    result.assert_outcomes(failed=1, deselected=1)
+    result.stdout.fnmatch_lines([f"*FixtureCorruptError: fixture {generate} is not a valid format-1 fixture: "
+                                 "$.interactions?0?.response.headers: Input should be a valid dictionary*"
+                                 "re-record the fixture with: pytest --reqllm-record test_e2e.py::test_generate"])
+
     extra = json.loads(json.dumps(doc["interactions"][0]))
     extra["request"]["body"]["messages"][0]["content"] = "never asked"
     doc["format_version"] = 1
