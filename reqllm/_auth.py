@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import hashlib
 import hmac
 import os
@@ -76,6 +77,15 @@ def _hmac(key: bytes, message: str) -> bytes:
     return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
 
 
+@functools.lru_cache(maxsize=16)
+def _signing_key(secret: str, day: str, region: str, service: str) -> bytes:
+    """The key derived from the secret for one day, region and service (valid all day: cached)."""
+    key = _hmac(("AWS4" + secret).encode("utf-8"), day)
+    for part in (region, service, "aws4_request"):
+        key = _hmac(key, part)
+    return key
+
+
 def _remove_dot_segments(path: str) -> str:
     """RFC 3986 dot-segment removal; empty segments (``//``) dropped as AWS requires."""
     out: list[str] = []
@@ -122,9 +132,7 @@ def sigv4_authorization(method: str, path: str, query: Iterable[tuple[str, str]]
     ])
     scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
     to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-    signing_key = _hmac(("AWS4" + credentials.secret_access_key).encode("utf-8"), amz_date[:8])
-    for part in (region, service, "aws4_request"):
-        signing_key = _hmac(signing_key, part)
+    signing_key = _signing_key(credentials.secret_access_key, amz_date[:8], region, service)
     signature = hmac.new(signing_key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
     return (f"AWS4-HMAC-SHA256 Credential={credentials.access_key_id}/{scope}, "
             f"SignedHeaders={';'.join(names)}, Signature={signature}")

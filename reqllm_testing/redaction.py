@@ -290,6 +290,8 @@ SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("google api key", re.compile(r"AIza[0-9A-Za-z_\-]{30,}")),
     ("groq key", re.compile(r"gsk_[A-Za-z0-9]{20,}")),
     ("xai key", re.compile(r"xai-[A-Za-z0-9]{20,}")),
+    ("aws access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("google oauth token", re.compile(r"\bya29\.[0-9A-Za-z_\-]{20,}")),
     ("bearer token", re.compile(r"Bearer\s+(?!REDACTED)[A-Za-z0-9._~+/\-]{12,}=*")),
 )
 

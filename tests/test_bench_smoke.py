@@ -59,3 +59,7 @@ def test_the_command_line_prints_one_table(capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     assert "python bench/run.py --quick" in out
     assert "| 1 replay | floor: generate_text via MockTransport |" in out
+
+
+def test_the_clouds_section_runs(tmp_path: Path) -> None:
+    _check(bench_run.run_sections(["clouds"], QUICK, tmp_path), {"7"})

@@ -16,7 +16,7 @@ import pytest
 import reqllm
 import reqllm_testing
 from reqllm._eventstream import EventStreamDecoder, encode_message
-from reqllm_testing.redaction import chunk_to_json, scrub
+from reqllm_testing.redaction import chunk_to_json, scrub, scrub_patterns
 from tests.reliability.test_secrets import forms
 
 from .cloudserver import CloudServer, route_to
@@ -136,3 +136,10 @@ def test_scrubbing_an_event_stream_re_frames_it_so_it_still_decodes(cut: int) ->
     first, second = EventStreamDecoder().feed(stored)
     assert json.loads(first.payload)["delta"]["text"] == "token REDACTED here"
     assert second.payload == b'{"stopReason":"end_turn"}' and stored.endswith(frames[1])  # untouched frame
+
+
+def test_fixture_scans_know_cloud_credentials_by_their_shape() -> None:
+    key_id = "AKIA" + uuid.uuid4().hex[:16].upper()
+    token = "ya29." + uuid.uuid4().hex + "_x-y"
+    cleaned = scrub_patterns({"text": f"id {key_id} and {token}.", "short": "AKIA123"})
+    assert cleaned == {"text": "id REDACTED and REDACTED.", "short": "AKIA123"}
