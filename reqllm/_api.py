@@ -56,7 +56,7 @@ def _complete_sync(exchange: Exchange) -> Response:
 async def _complete_async(exchange: Exchange) -> Response:
     exchange.event("request.start")
     try:
-        response = await exchange.send_async(exchange.build(), stream=False)
+        response = await exchange.send_async(await exchange.abuild(), stream=False)
         result = _response(exchange, exchange.decode_json(response))
     except ReqLLMError as exc:
         exchange.fail(exc)
@@ -179,7 +179,7 @@ async def aembed(model: ModelLike, input: str | list[str], **opts: Any) -> Embed
     try:
         parts, bodies = [], []
         for call in _batches(exchange):
-            body = exchange.decode_json(await exchange.send_async(exchange.build(call), stream=False))
+            body = exchange.decode_json(await exchange.send_async(await exchange.abuild(call), stream=False))
             parts.append(exchange.parse(body, call))
             bodies.append(body)
         result = _embed_result(exchange, parts, bodies)

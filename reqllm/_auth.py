@@ -53,7 +53,11 @@ _GOOGLE_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 
 class AuthStep(Protocol):
-    """Adds credentials to a built request, just before it is sent."""
+    """Adds credentials to a built request, just before it is sent.
+
+    A step that fetches tokens over the network also has a ``token()`` method: async calls run it in a
+    worker thread first, so ``apply`` finds the token cached and never blocks the event loop.
+    """
 
     def apply(self, request: httpx.Request) -> None:
         """Set the request's credential headers (in place)."""

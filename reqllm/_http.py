@@ -153,6 +153,13 @@ class Exchange:
         request.extensions["timeout"] = timeout.as_dict()
         return request
 
+    async def abuild(self, call: Call | None = None) -> httpx.Request:
+        """``build`` for async calls: a token the auth step must fetch or refresh is fetched off the event loop."""
+        fetch = getattr(self.auth, "token", None)
+        if fetch is not None:
+            await asyncio.to_thread(fetch)
+        return self.build(call)
+
     def event(self, name: str, **fields: Any) -> None:
         """Emit a telemetry event about this call (no cost when nobody listens)."""
         if telemetry.active():

@@ -177,7 +177,7 @@ class AsyncStreamResponse(_StreamBase):
         exchange = self._exchange
         decoder = self._decoder
         try:
-            response = await exchange.send_async(exchange.build(), stream=True)
+            response = await exchange.send_async(await exchange.abuild(), stream=True)
         except ReqLLMError as exc:
             raise self._fail(exc) from None
         try:

@@ -345,3 +345,40 @@ def test_adc_service_account_tokens_are_minted_refreshed_and_never_written(
                                                          f"Bearer {endpoint.minted[-1]}"]
     on_disk = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
     assert not any(token.encode() in on_disk for token in endpoint.minted)
+
+
+def test_async_calls_fetch_tokens_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import threading
+
+    from reqllm import _auth
+
+    fetched_in: list[int] = []
+
+    class Source:
+        def fetch(self) -> tuple[str, float | None]:
+            fetched_in.append(threading.get_ident())
+            return "ya29.async-token", None
+
+    monkeypatch.setattr(_auth, "_google_source", [BearerToken(Source())])
+    seen: list[httpx.Request] = []
+
+    def vertex(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        answer = {"candidates": [{"content": {"role": "model", "parts": [{"text": "ok"}]}, "finishReason": "STOP"}]}
+        if request.url.params.get("alt") == "sse":
+            return httpx.Response(200, headers={"content-type": "text/event-stream"},
+                                  content=f"data: {json.dumps(answer)}\n\n".encode())
+        return httpx.Response(200, json=answer)
+
+    async def run() -> int:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(vertex)) as client:
+            await reqllm.agenerate_text("google-vertex:gemini-2.5-flash", "Hi", project="p", http_client=client)
+            await reqllm.astream_text("google-vertex:gemini-2.5-flash", "Hi", project="p",
+                                      http_client=client).to_response()
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(run())
+    assert fetched_in and loop_thread not in fetched_in
+    assert len(fetched_in) == 1  # fetched once, then served from memory
+    assert [r.headers["authorization"] for r in seen] == ["Bearer ya29.async-token"] * 2

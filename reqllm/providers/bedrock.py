@@ -53,7 +53,8 @@ REDACTED_KEY = "redacted_content"
 
 STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
                 "guardrail_intervened": "content_filter", "content_filtered": "content_filter",
-                "model_context_window_exceeded": "length"}
+                "model_context_window_exceeded": "length", "malformed_model_output": "error",
+                "malformed_tool_use": "error"}
 
 #: Bedrock error types (HTTP ``x-amzn-errortype`` header, or a stream's ``:exception-type``), lower-cased.
 _ERROR_KINDS: dict[str, ErrorKind] = {

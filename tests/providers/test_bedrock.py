@@ -390,3 +390,24 @@ def test_no_credentials_is_a_clear_error_before_any_request(monkeypatch: pytest.
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(errors.MissingAPIKeyError, match="AWS_ACCESS_KEY_ID"):
         reqllm.generate_text(NOVA, "Hi")
+
+
+# -- botocore's service model as the oracle of the API's vocabulary --------------------------------------
+def test_the_plugin_knows_every_stop_reason_stream_event_and_error_the_service_model_names() -> None:
+    import botocore.session
+
+    from reqllm.providers.bedrock import _ERROR_KINDS
+
+    model = botocore.session.Session().get_service_model("bedrock-runtime")
+    assert set(model.shape_for("StopReason").enum) == set(STOP_REASONS)
+    stream_members = set(model.shape_for("ConverseStreamOutput").members)
+    events = {"messageStart", "contentBlockStart", "contentBlockDelta", "contentBlockStop", "messageStop",
+              "metadata"}
+    assert {m for m in stream_members if not m.endswith("Exception")} == events
+    exceptions = {m.lower() for m in stream_members if m.endswith("Exception")}
+    errors_ = {e.name.lower() for name in ("Converse", "ConverseStream")
+               for e in model.operation_model(name).error_shapes}
+    assert exceptions | errors_ <= set(_ERROR_KINDS)
+    assert set(model.shape_for("TokenUsage").members) >= {"inputTokens", "outputTokens", "cacheReadInputTokens",
+                                                          "cacheWriteInputTokens"}
+    assert set(model.shape_for("ToolChoice").members) == {"auto", "any", "tool"}
