@@ -17,14 +17,17 @@ from . import telemetry
 from ._auth import RESOLVERS as AUTH_RESOLVERS
 from ._auth import AuthStep
 from ._auth import resolve as resolve_auth
-from ._options import DEFAULT_TIMEOUT, Options, normalize_messages, parse_options
+from ._body import read_async, read_sync
+from ._options import DEFAULT_TIMEOUT, Options, check_header, check_header_value, normalize_messages, parse_options
 from ._retry import delay_for, retry_after, should_retry
+from ._secrets import body_secrets, header_secrets, redact_error, strip_userinfo, url_secrets
 from ._transport import CallInfo, async_transport, current_hook, sync_transport
 from .errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
     ConfigurationError,
+    InvalidOptionError,
     MissingAPIKeyError,
     ReqLLMError,
     ResponseDecodeError,
@@ -76,16 +79,47 @@ def _base_url(model: Model, options: Options, variables: dict[str, str] | None =
             + (f": {provider.unusable_reason}" if provider.unusable_reason else "") + "; pass base_url=")
     missing = [v for v in _VAR.findall(url) if v not in located and v not in os.environ]
     if missing:
-        raise ConfigurationError(f"base URL {url!r} of provider {provider.id!r} needs environment "
-                                 f"variable(s) {', '.join(missing)}")
-    return _VAR.sub(lambda m: located.get(m.group(1)) or os.environ[m.group(1)], url)
+        raise ConfigurationError(f"base URL {strip_userinfo(url)!r} of provider {provider.id!r} needs "
+                                 f"environment variable(s) {', '.join(missing)}")
+    url = _VAR.sub(lambda m: located.get(m.group(1)) or os.environ[m.group(1)], url)
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        raise InvalidOptionError(f"base URL {strip_userinfo(url)!r} of provider {provider.id!r} is not a valid "
+                                 f"URL: {str(exc).replace(url, '<the URL>')}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise InvalidOptionError(f"base URL {strip_userinfo(url)!r} of provider {provider.id!r} must be an "
+                                 f"http:// or https:// URL with a host")
+    return url
+
+
+def _call_secrets(known: tuple[str, ...], base_url: str, options: Options, provider_headers: dict[str, str]
+                  ) -> tuple[str, ...]:
+    """Every secret value this call could send (see ``reqllm._secrets``): ``known`` ones (keys, tokens)
+    and those of the URL, the headers and credential-named ``provider_options``."""
+    found = set(known)
+    found |= url_secrets(base_url)
+    if options.headers:
+        found |= header_secrets(options.headers.items())
+    if provider_headers:
+        found |= header_secrets(provider_headers.items())
+    if options.provider_options:
+        found |= body_secrets(options.provider_options)
+    for name in ("access_token", "aws_secret_access_key", "aws_session_token"):
+        value = getattr(options, name, None)
+        if isinstance(value, str) and value:
+            found.add(value)
+    return tuple(found)
 
 
 def _api_key(provider: Provider, options: Options, info: CallInfo, scheme: str, model: Model) -> str | None:
     """The key from ``api_key=`` or the provider's variables; a replaying hook's stand-in; else an error."""
     api_key = options.api_key
     if api_key is None:
-        api_key = next((os.environ[v] for v in provider.env if os.environ.get(v)), None)
+        variable = next((v for v in provider.env if os.environ.get(v)), None)
+        if variable is not None:
+            api_key = os.environ[variable]
+            check_header_value(api_key, f"the API key in environment variable {variable}")
     if api_key is None and provider.requires_key and scheme != "none":
         hook = current_hook()
         api_key = hook.placeholder_key(info) if hook is not None else None
@@ -124,8 +158,13 @@ def prepare(operation: Operation, model: str | Model, opts: dict[str, Any], *, m
         info.secrets = found.secrets
     else:
         api_key, auth, variables = _api_key(provider, options, info, scheme, resolved), None, {}
+    for name, value in provider.headers.items():
+        check_header(name, value, f"headers of provider {provider.id!r}")
+    base_url = _base_url(resolved, options, variables)
+    known = tuple(info.secrets) + ((api_key,) if api_key else ())
+    info.secrets = _call_secrets(known, base_url, options, provider.headers)
     call = Call(operation=operation, model=resolved, provider=provider, options=options,
-                base_url=_base_url(resolved, options, variables), api_key=api_key, messages=msgs, stream=stream,
+                base_url=base_url, api_key=api_key, messages=msgs, stream=stream,
                 schema=schema, schema_name=schema_name, input=inputs or [])
     return Exchange(call, protocol, info, auth)
 
@@ -133,7 +172,7 @@ def prepare(operation: Operation, model: str | Model, opts: dict[str, Any], *, m
 class Exchange:
     """One call in flight: builds requests, sends with retries, decodes, reports."""
 
-    __slots__ = ("auth", "call", "info", "protocol", "started")
+    __slots__ = ("attempts", "auth", "call", "deadline_at", "info", "protocol", "started")
 
     def __init__(self, call: Call, protocol: Protocol, info: CallInfo, auth: AuthStep | None = None) -> None:
         self.call = call
@@ -142,6 +181,10 @@ class Exchange:
         #: The core's authentication step (SigV4, OAuth bearer, ...), applied to each built request.
         self.auth = auth
         self.started = time.perf_counter()
+        deadline = call.options.deadline
+        #: perf_counter() time by which the whole call must be over (``deadline=``), else None.
+        self.deadline_at = None if deadline is None else self.started + deadline
+        self.attempts = 0
 
     # -- shared ---------------------------------------------------------------------------
     def build(self, call: Call | None = None) -> httpx.Request:
@@ -170,6 +213,35 @@ class Exchange:
     def elapsed(self) -> float:
         """Seconds since the call started."""
         return time.perf_counter() - self.started
+
+    # -- the deadline ---------------------------------------------------------------------------
+    def check_deadline(self) -> None:
+        """APITimeoutError once the call's ``deadline=`` has passed (nothing when none was given)."""
+        if self.deadline_at is not None and time.perf_counter() >= self.deadline_at:
+            raise self.deadline_error()
+
+    def deadline_error(self) -> APITimeoutError:
+        """The error of a call that ran out of its ``deadline=``."""
+        info = self.info
+        return APITimeoutError(f"the call to {info.provider} ({info.model}) passed its deadline="
+                               f"{self.call.options.deadline} s after {self.attempts} attempt(s)",
+                               provider=info.provider, attempts=self.attempts)
+
+    def _bounded(self, request: httpx.Request) -> None:
+        """Before an attempt: raise if the deadline passed, else cap each httpx timeout to the time left."""
+        self.attempts += 1
+        if self.deadline_at is None:
+            return
+        left = self.deadline_at - time.perf_counter()
+        if left <= 0:
+            raise self.deadline_error()
+        timeout = self.call.options.timeout or DEFAULT_TIMEOUT
+        request.extensions["timeout"] = {k: left if v is None else min(v, left)
+                                         for k, v in timeout.as_dict().items()}
+
+    def read_check(self) -> Any:
+        """What the body readers call after each network read (None when there is no deadline)."""
+        return self.check_deadline if self.deadline_at is not None else None
 
     def status_error(self, response: httpx.Response) -> APIError:
         """The typed error for a 4xx/5xx response (already read)."""
@@ -202,6 +274,13 @@ class Exchange:
             return APITimeoutError(message, provider=self.info.provider)
         return APIConnectionError(message, provider=self.info.provider)
 
+    def timeout_or(self, exc: httpx.HTTPError) -> ReqLLMError:
+        """``transport_error(exc)``, or the deadline's error when a timeout capped by it fired."""
+        if isinstance(exc, httpx.TimeoutException) and self.deadline_at is not None and \
+                time.perf_counter() >= self.deadline_at - 0.001:
+            return self.deadline_error()
+        return self.transport_error(exc)
+
     def decode_json(self, response: httpx.Response) -> Any:
         """The success body as JSON; a ResponseDecodeError showing its start when it is not."""
         try:
@@ -221,9 +300,16 @@ class Exchange:
                                       provider=self.info.provider, field="body", raw=body) from None
 
     def retry_delay(self, attempt: int, error: ReqLLMError, response: httpx.Response | None) -> float | None:
-        """Seconds to wait before another attempt, or None to give up (error gets its attempt count)."""
+        """Seconds to wait before another attempt, or None to give up (error gets its attempt count).
+
+        No retry starts that the call's deadline would not leave time for.
+        """
+        self.redact(error)
         if attempt <= self.call.options.max_retries and should_retry(error, response):
             delay = delay_for(attempt, error)
+            if delay is not None and self.deadline_at is not None and \
+                    time.perf_counter() + delay >= self.deadline_at:
+                delay = None
             if delay is not None:
                 self.event("request.retry", attempt=attempt, error=error, delay=delay)
                 return delay
@@ -240,8 +326,14 @@ class Exchange:
             usage = getattr(result, "usage", None)
         self.event("request.stop", duration=self.elapsed(), usage=usage)
 
+    def redact(self, error: BaseException) -> None:
+        """Remove every secret this call knows from ``error`` (message, args, body), in place."""
+        if self.info.secrets:
+            redact_error(error, self.info.secrets)
+
     def fail(self, error: BaseException, partial: Any = None) -> None:
-        """Report failure to the hook and telemetry."""
+        """Report failure (its secrets removed first) to the hook and telemetry."""
+        self.redact(error)
         hook = current_hook()
         if hook is not None:
             hook.on_result(self.info, partial, error)
@@ -251,21 +343,23 @@ class Exchange:
     def send_sync(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
         """Send with retries; returns a 2xx response (read unless ``stream``)."""
         transport = sync_transport(self.call.options.http_client, request.url, self.info)
+        limit, provider, check = self.call.options.max_response_bytes, self.info.provider, self.read_check()
         attempt = 0
         while True:
             attempt += 1
+            self._bounded(request)
             response: httpx.Response | None = None
             try:
                 response = transport.handle_request(request)
                 response.request = request
                 if response.status_code < 400:
                     if not stream:
-                        response.read()
+                        read_sync(response, limit, provider, check)
                     return response
-                response.read()
+                read_sync(response, limit, provider, check)
                 error: ReqLLMError = self.status_error(response)
             except httpx.HTTPError as exc:
-                error = self.transport_error(exc)
+                error = self.timeout_or(exc)
             finally:
                 if response is not None and (not stream or response.status_code >= 400):
                     response.close()
@@ -277,21 +371,23 @@ class Exchange:
     async def send_async(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
         """Async twin of ``send_sync``."""
         transport = async_transport(self.call.options.http_client, request.url, self.info)
+        limit, provider, check = self.call.options.max_response_bytes, self.info.provider, self.read_check()
         attempt = 0
         while True:
             attempt += 1
+            self._bounded(request)
             response: httpx.Response | None = None
             try:
                 response = await transport.handle_async_request(request)
                 response.request = request
                 if response.status_code < 400:
                     if not stream:
-                        await response.aread()
+                        await read_async(response, limit, provider, check)
                     return response
-                await response.aread()
+                await read_async(response, limit, provider, check)
                 error: ReqLLMError = self.status_error(response)
             except httpx.HTTPError as exc:
-                error = self.transport_error(exc)
+                error = self.timeout_or(exc)
             finally:
                 if response is not None and (not stream or response.status_code >= 400):
                     await response.aclose()

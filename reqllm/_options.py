@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -12,7 +14,9 @@ import httpx
 from ._types import Message, Tool
 from .errors import InvalidOptionError
 
-__all__ = ["Options", "ReasoningEffort", "normalize_messages", "parse_options"]
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "Options", "ReasoningEffort", "check_header", "check_header_value",
+           "check_json_numbers",
+           "normalize_messages", "parse_options"]
 
 ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
 _EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
@@ -33,14 +37,15 @@ class Options:
     reasoning_effort: str | None = None
     reasoning_budget: int | None = None
     provider_options: dict[str, Any] | None = None
-    api_key: str | None = None
+    #: Never in ``repr``: secrets stay out of logs and tracebacks.
+    api_key: str | None = dataclasses.field(default=None, repr=False)
     base_url: str | None = None
     http_client: httpx.Client | httpx.AsyncClient | None = None
     timeout: httpx.Timeout | None = None
     max_retries: int = 2
     system: str | None = None
     protocol: str | None = None
-    headers: dict[str, str] | None = None
+    headers: dict[str, str] | None = dataclasses.field(default=None, repr=False)
     dimensions: int | None = None
     #: Cloud location: the AWS region (Bedrock) or Google Cloud location (Vertex AI).
     region: str | None = None
@@ -53,6 +58,10 @@ class Options:
     aws_access_key_id: str | None = None
     aws_secret_access_key: str | None = None
     aws_session_token: str | None = None
+    #: Seconds the whole call may take: every attempt, the waits between them and the whole body.
+    deadline: float | None = None
+    #: The most bytes a response body may hold once decoded (content-encoding undone).
+    max_response_bytes: int = 64 * 1024 * 1024
 
 
 _NAMES = frozenset(f.name for f in dataclasses.fields(Options)) - {"reasoning_effort", "reasoning_budget"} | {
@@ -61,6 +70,43 @@ _NAMES = frozenset(f.name for f in dataclasses.fields(Options)) - {"reasoning_ef
 DEFAULT_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
 _STRINGS = frozenset({"api_key", "base_url", "system", "protocol", "region", "project", "resource", "access_token",
                       "aws_access_key_id", "aws_secret_access_key", "aws_session_token"})
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+#: An HTTP header name (RFC 9110 token) and a value httpx can send as is (visible ASCII, spaces, tabs).
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_BAD_VALUE = re.compile(r"[^\t\x20-\x7e]")
+
+
+def check_header(name: Any, value: Any, where: str) -> None:
+    """InvalidOptionError unless ``name: value`` can be sent as an HTTP header; never shows the value."""
+    if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+        raise InvalidOptionError(f"{where}: header name {name!r} is not a valid HTTP header name")
+    check_header_value(value, f"{where}: the value of header {name!r}")
+
+
+def check_header_value(value: Any, what: str) -> None:
+    """InvalidOptionError unless ``value`` can be sent in an HTTP header; ``what`` names it; never shows it."""
+    if not isinstance(value, str):
+        raise InvalidOptionError(f"{what} must be a string, not {type(value).__name__}")
+    bad = _BAD_VALUE.search(value)
+    if bad is not None:
+        kind = "a line break" if bad.group() in "\r\n" else (
+            "a non-ASCII character" if ord(bad.group()) > 127 else "a control character")
+        raise InvalidOptionError(f"{what} holds {kind} at position {bad.start()}, which HTTP headers cannot "
+                                 f"carry (the value is not shown: it may be a secret)")
+
+
+def check_json_numbers(value: Any, path: str) -> None:
+    """InvalidOptionError naming the first NaN or infinity inside ``value`` (JSON has no such numbers)."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                raise InvalidOptionError(f"{where} is {item!r}, which JSON cannot carry; use a finite number")
+        elif isinstance(item, Mapping):
+            stack.extend((v, f"{where}.{k}") for k, v in item.items())
+        elif isinstance(item, list | tuple):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
 
 
 def _number(name: str, value: Any, low: float, high: float) -> float:
@@ -91,7 +137,8 @@ def _tool(value: Any, position: int) -> Tool:
 
 def _tool_choice(value: Any, tools: list[Tool] | None) -> str:
     if isinstance(value, Mapping):
-        value = (value.get("function") or {}).get("name") or value.get("name")
+        function = value.get("function")
+        value = (function.get("name") if isinstance(function, Mapping) else None) or value.get("name")
     if not isinstance(value, str):
         raise InvalidOptionError(
             f"option tool_choice={value!r} must be 'auto', 'none', 'required' or a tool name")
@@ -136,6 +183,8 @@ def parse_options(opts: Mapping[str, Any]) -> Options:
                 raise InvalidOptionError(
                     f"option tools must be a list of reqllm.Tool, not {type(value).__name__}")
             o.tools = [_tool(t, i) for i, t in enumerate(value)]
+            for i, t in enumerate(o.tools):
+                check_json_numbers(t.parameters, f"option tools[{i}].parameters")
         elif name == "reasoning":
             _reasoning(o, value)
         elif name == "timeout":
@@ -156,10 +205,21 @@ def parse_options(opts: Mapping[str, Any]) -> Options:
         elif name in ("provider_options", "headers"):
             if not isinstance(value, Mapping):
                 raise InvalidOptionError(f"option {name} must be a dict, not {type(value).__name__}")
+            if name == "headers":
+                for key, item in value.items():
+                    check_header(key, item, "option headers")
+            else:
+                check_json_numbers(value, "option provider_options")
             setattr(o, name, dict(value))
+        elif name == "deadline":
+            o.deadline = _number(name, value, 0.0, 86400.0)
+        elif name == "max_response_bytes":
+            o.max_response_bytes = _integer(name, value, 1)
         elif name in _STRINGS:
             if not isinstance(value, str):
                 raise InvalidOptionError(f"option {name} must be a string, not {type(value).__name__}")
+            if name == "api_key":
+                check_header_value(value, "option api_key")
             setattr(o, name, value)
     if "tool_choice" in opts and opts["tool_choice"] is not None:
         o.tool_choice = _tool_choice(opts["tool_choice"], o.tools)

@@ -25,6 +25,8 @@ class ObjectSchema:
     __slots__ = ("json_schema", "model_class", "name")
 
     def __init__(self, schema: Any, name: str | None = None) -> None:
+        if name is not None and not isinstance(name, str):
+            raise InvalidOptionError(f"option schema_name={name!r} must be a string")
         if isinstance(schema, type) and issubclass(schema, BaseModel):
             self.model_class: type[BaseModel] | None = schema
             self.json_schema: dict[str, Any] = schema.model_json_schema()

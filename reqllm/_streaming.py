@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from ._body import iter_async, iter_sync
 from ._http import Exchange
 from ._stream import ResponseBuilder, StreamDecoder
 from ._types import Response, StreamChunk
@@ -118,17 +119,26 @@ class StreamResponse(_StreamBase):
             response = exchange.send_sync(exchange.build(), stream=True)
         except ReqLLMError as exc:
             raise self._fail(exc) from None
+        options = exchange.call.options
+        body = iter_sync(response, options.max_response_bytes, exchange.info.provider, exchange.read_check())
         try:
-            for data in response.iter_bytes():
+            while True:
+                try:
+                    data = next(body, None)
+                except httpx.HTTPError as exc:
+                    raise self._fail(exchange.timeout_or(exc)) from None
+                except ReqLLMError as exc:  # too large, or past the deadline
+                    raise self._fail(exc) from None
+                if data is None:
+                    break
                 yield from self._take(decoder.feed(data))
                 if decoder.error is not None:
                     raise self._fail(decoder.error)
             yield from self._take(decoder.close())
             if decoder.error is not None:
                 raise self._fail(decoder.error)
-        except httpx.HTTPError as exc:
-            raise self._fail(exchange.transport_error(exc)) from None
         finally:
+            body.close()
             response.close()
         self._finish()
 
@@ -180,8 +190,18 @@ class AsyncStreamResponse(_StreamBase):
             response = await exchange.send_async(await exchange.abuild(), stream=True)
         except ReqLLMError as exc:
             raise self._fail(exc) from None
+        options = exchange.call.options
+        body = iter_async(response, options.max_response_bytes, exchange.info.provider, exchange.read_check())
         try:
-            async for data in response.aiter_bytes():
+            while True:
+                try:
+                    data = await anext(body, None)
+                except httpx.HTTPError as exc:
+                    raise self._fail(exchange.timeout_or(exc)) from None
+                except ReqLLMError as exc:  # too large, or past the deadline
+                    raise self._fail(exc) from None
+                if data is None:
+                    break
                 for chunk in self._take(decoder.feed(data)):
                     yield chunk
                 if decoder.error is not None:
@@ -190,8 +210,7 @@ class AsyncStreamResponse(_StreamBase):
                 yield chunk
             if decoder.error is not None:
                 raise self._fail(decoder.error)
-        except httpx.HTTPError as exc:
-            raise self._fail(exchange.transport_error(exc)) from None
         finally:
+            await body.aclose()
             await response.aclose()
         self._finish()

@@ -119,8 +119,9 @@ class Message(BaseModel):
 
     @property
     def thinking(self) -> str:
-        """The concatenated thinking parts."""
-        return "".join(p.text for p in self.content if isinstance(p, ThinkingPart))
+        """The thinking parts' text; separate parts (reasoning items, summaries, thinking blocks) are
+        separate thoughts, joined with a blank line."""
+        return "\n\n".join(p.text for p in self.content if isinstance(p, ThinkingPart) and p.text)
 
 
 def _openai_part(part: dict[str, Any]) -> Any:

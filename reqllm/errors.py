@@ -17,8 +17,9 @@ Every error a reqllm call raises is a ``ReqLLMError``::
     │       └── OverloadedError     529, or an in-stream "overloaded" event
     ├── TransportError              no usable HTTP exchange
     │   ├── APIConnectionError      refused, reset, DNS, TLS
-    │   └── APITimeoutError         connect / read / write / pool timeout
+    │   └── APITimeoutError         connect / read / write / pool timeout, or the deadline= of the call
     ├── ResponseDecodeError         a malformed body or event (.field names what)
+    │   └── ResponseTooLargeError   a body larger than max_response_bytes once decoded (.limit)
     ├── StreamError                 a stream that could not finish
     │   └── StreamTruncatedError    ended before its terminal event
     └── ObjectValidationError       generate_object's output does not match the schema
@@ -45,6 +46,7 @@ __all__ = [
     "RateLimitError",
     "ReqLLMError",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "StreamError",
     "StreamTruncatedError",
     "TransportError",
@@ -165,6 +167,14 @@ class ResponseDecodeError(ReqLLMError):
         self.provider = provider
         self.field = field
         self.raw = raw
+
+
+class ResponseTooLargeError(ResponseDecodeError):
+    """The body grew past ``max_response_bytes`` once decoded (a decompression bomb, a runaway body)."""
+
+    def __init__(self, message: str, *, limit: int, provider: str | None = None) -> None:
+        super().__init__(message, provider=provider, field="body")
+        self.limit = limit
 
 
 class StreamError(ReqLLMError):

@@ -170,3 +170,62 @@ def test_an_httpx2_client_is_refused_with_a_typed_error() -> None:
 
     with httpx2.Client() as client, pytest.raises(reqllm.errors.InvalidOptionError, match=r"httpx2\.Client.*httpx"):
         reqllm.generate_text("openai:gpt-4o-mini", "hi", http_client=client, api_key="k" * 12)
+
+
+# -- every bad input is a typed error (never UnicodeEncodeError, httpx.InvalidURL, ValidationError) ----
+BAD_INPUTS: dict[str, dict[str, Any]] = {
+    "non-ASCII api_key": {"api_key": "sk-clé-" + "x" * 12},
+    "api_key with CR/LF": {"api_key": "sk-" + "x" * 12 + "\r\nx-injected: 1"},
+    "non-ASCII header value": {"headers": {"x-trace": "café"}},
+    "header value None": {"headers": {"x": None}},
+    "header value 5": {"headers": {"x": 5}},
+    "header name 1": {"headers": {1: "a"}},
+    "header name with a space": {"headers": {"x y": "a"}},
+    "tool_choice function as a string": {"tool_choice": {"function": "name"}, "tools": [WEATHER]},
+    "base_url unclosed IPv6": {"base_url": "http://[::1"},
+    "base_url without a scheme": {"base_url": "localhost:8080/v1"},
+    "schema_name 5": {"schema_name": 5},
+    "NaN in provider_options": {"provider_options": {"generationConfig": {"temperature": float("nan")}}},
+    "Infinity in a tool's parameters": {"tools": [Tool(name="f", parameters={
+        "type": "object", "properties": {"x": {"type": "number", "maximum": float("inf")}}})]},
+}
+
+
+@pytest.mark.parametrize("options", list(BAD_INPUTS.values()), ids=list(BAD_INPUTS))
+def test_every_bad_input_is_an_invalid_option_error_raised_before_sending(options: dict[str, Any]) -> None:
+    sent: list[httpx.Request] = []
+    client = httpx.Client(transport=httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(500)))
+    with pytest.raises(InvalidOptionError) as info:
+        reqllm.generate_object("openai:gpt-4o-mini", "hi", {"type": "object"}, http_client=client,
+                               **{"api_key": "sk-" + "k" * 20, **options})
+    assert sent == []
+    for value in ("sk-clé", "\r\n", "café"):
+        assert value not in str(info.value), "the bad value (maybe a secret) is not shown"
+
+
+def test_nan_and_infinity_are_named_by_their_path() -> None:
+    with pytest.raises(InvalidOptionError, match=r"provider_options\.generationConfig\.stop\[1\] is nan"):
+        parse_options({"provider_options": {"generationConfig": {"stop": [1.0, float("nan")]}}})
+    with pytest.raises(InvalidOptionError, match=r"tools\[0\]\.parameters\.properties\.x\.default is -inf"):
+        parse_options({"tools": [{"name": "f", "parameters": {"properties": {"x": {"default": float("-inf")}}}}]})
+
+
+def test_a_non_ascii_key_from_the_environment_is_named_not_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-ключ-" + "x" * 16)
+    with pytest.raises(InvalidOptionError, match="OPENAI_API_KEY holds a non-ASCII character") as info:
+        reqllm.generate_text("openai:gpt-4o-mini", "hi")
+    assert "ключ" not in str(info.value)
+
+
+def test_options_repr_never_shows_the_key_or_headers() -> None:
+    key = "sk-" + "r" * 24
+    options = parse_options({"api_key": key, "headers": {"x-acme-key": "acme-" + "s" * 16}})
+    assert key not in repr(options) and "acme-" not in repr(options)
+
+
+def test_deadline_and_max_response_bytes_are_validated() -> None:
+    assert parse_options({"deadline": 2, "max_response_bytes": 1024}).deadline == 2.0
+    assert parse_options({}).max_response_bytes == 64 * 1024 * 1024
+    for bad in ({"deadline": -1}, {"deadline": "soon"}, {"max_response_bytes": 0}, {"max_response_bytes": 1.5}):
+        with pytest.raises(InvalidOptionError):
+            parse_options(bad)

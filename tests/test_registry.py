@@ -167,6 +167,52 @@ def test_register_provider_without_key() -> None:
     assert "authorization" not in rec.requests[0].headers
 
 
+def test_a_custom_provider_declares_its_own_auth_header() -> None:
+    provider = reqllm.register_provider("test-acme", base_url="https://llm.acme.test/v1", auth="X-Acme-Key",
+                                        models=["m"])
+    assert provider.auth == "x-acme-key"
+    rec = Recorder()
+    reqllm.generate_text("test-acme:m", "Hi", api_key="acme-" + "k" * 12, http_client=rec.client())
+    headers = rec.requests[0].headers
+    assert headers["x-acme-key"] == "acme-" + "k" * 12 and "authorization" not in headers
+
+
+@pytest.mark.parametrize(("fields", "named"), [
+    ({"auth": "x acme"}, "auth"),
+    ({"auth": 5}, "auth"),
+    ({"headers": {"x": 5}}, "headers.x"),
+    ({"env": [1]}, "env"),
+    ({"requires_key": "maybe"}, "requires_key"),
+    ({"quirks": []}, "quirks"),
+    ({"headres": {}}, "headres"),
+    ({"models": [5]}, "id"),
+])
+def test_register_provider_with_bad_fields_is_a_configuration_error(fields: dict[str, Any], named: str) -> None:
+    with pytest.raises(errors.ConfigurationError) as info:
+        reqllm.register_provider("test-bad", base_url="https://bad.test/v1", **fields)
+    assert named in str(info.value) and "test-bad" in str(info.value)
+    with pytest.raises(errors.ConfigurationError, match="id=5"):
+        reqllm.register_provider(5, base_url="https://bad.test/v1")  # type: ignore[arg-type]
+    with pytest.raises(errors.ConfigurationError, match="cost"):
+        reqllm.register_model("openai:gpt-x", cost="cheap")
+
+
+@pytest.mark.parametrize("spec", [None, 5, ["openai:gpt-4o"]])
+def test_a_model_spec_that_is_not_a_string_is_a_configuration_error(spec: Any) -> None:
+    with pytest.raises(errors.ConfigurationError, match="provider:model-id"):
+        reqllm.model(spec)
+    with pytest.raises(errors.ConfigurationError):
+        reqllm.generate_text(spec, "hi")
+
+
+def test_providers_are_hashable_by_id() -> None:
+    providers = reqllm.providers()
+    assert len(set(providers)) == len({p.id for p in providers})
+    openai = REGISTRY.provider("openai")
+    assert hash(openai) == hash(openai.model_copy()) and openai in set(providers)
+    assert {openai: 1}[openai.model_copy()] == 1
+
+
 def test_register_model_adds_a_model_to_a_known_provider() -> None:
     spec = "openai:ft:gpt-4o-mini-2024-07-18:test-org::Ab12Cd34"
     m = reqllm.register_model(spec, cost={"input": 0.3, "output": 1.2}, limit={"context": 128000})

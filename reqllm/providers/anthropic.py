@@ -5,7 +5,7 @@ Reference: https://docs.anthropic.com/en/api/messages and .../build-with-claude/
 ``tool_result`` blocks of a user turn. A stream is named events: ``message_start`` (id, input
 and cache counts), ``content_block_start``/``_delta``/``_stop`` per content block (text,
 thinking with a ``signature_delta``, redacted thinking, tool use with ``input_json_delta``
-fragments), ``message_delta`` (stop reason, the final output count) and the terminal
+fragments), ``message_delta`` (stop reason, the final usage counts) and the terminal
 ``message_stop``; ``ping`` and ``error`` may come at any time. Chunks carry the content block's
 index, so interleaved thinking, text and tool blocks stay apart.
 
@@ -332,7 +332,7 @@ class AnthropicMessages(Protocol):
             return _block_start(state, payload)
         if kind == "message_start":
             message = payload.get("message") or {}
-            usage = _stream_usage(state, message.get("usage"), final=False)
+            usage = _stream_usage(state, message.get("usage"))
             return [StreamChunk("meta", metadata={"usage": usage, "id": message.get("id")})]
         if kind == "message_delta":
             meta: dict[str, Any] = {}
@@ -340,7 +340,7 @@ class AnthropicMessages(Protocol):
             if reason:
                 meta["finish_reason"] = reason
             if isinstance(payload.get("usage"), Mapping):
-                meta["usage"] = _stream_usage(state, payload["usage"], final=True)
+                meta["usage"] = _stream_usage(state, payload["usage"])
             return [StreamChunk("meta", metadata=meta)] if meta else []
         if kind == "message_stop":
             state.done = True
@@ -362,18 +362,17 @@ class AnthropicMessages(Protocol):
         return info
 
 
-def _stream_usage(state: _MessagesStream, usage: Any, *, final: bool) -> dict[str, int]:
+def _stream_usage(state: _MessagesStream, usage: Any) -> dict[str, int]:
     """Normalized counts after folding in one event's raw usage.
 
-    ``message_delta`` holds the final output count; its input and cache counts (newer API
-    versions) are taken when present, but a zero never hides a count ``message_start`` gave.
+    ``message_delta`` holds the final counts: every count it carries replaces the one of
+    ``message_start``, zero included (as the official SDK's stream accumulator does; compaction
+    answers start with a cache read and end with none). A count it leaves out (null or absent) stays.
     """
     if isinstance(usage, Mapping):
         for key in _USAGE_KEYS:
             value = usage.get(key)
-            if not isinstance(value, int):
-                continue
-            if not final or key == "output_tokens" or value or key not in state.usage:
+            if isinstance(value, int) and not isinstance(value, bool):
                 state.usage[key] = value
     return anthropic_usage(state.usage) or {}
 

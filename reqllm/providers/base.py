@@ -55,7 +55,7 @@ class Call:
     provider: Provider
     options: Options
     base_url: str
-    api_key: str | None
+    api_key: str | None = dataclasses.field(repr=False)
     messages: list[Message] = dataclasses.field(default_factory=list)
     stream: bool = False
     schema: dict[str, Any] | None = None

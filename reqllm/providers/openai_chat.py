@@ -2,7 +2,9 @@
 
 Reference: https://platform.openai.com/docs/api-reference/chat. Streams are ``data:`` JSON chunks
 ending with ``data: [DONE]``; usage arrives in a last chunk with empty ``choices`` when
-``stream_options.include_usage`` is set. Tool-call fragments are keyed by ``index`` and may
+``stream_options.include_usage`` is set. Some servers (Cerebras) end without ``[DONE]``: a stream
+is complete once every choice it opened delivered its ``finish_reason``, so a clean end after that
+is a finished answer, and one before it is truncated. Tool-call fragments are keyed by ``index`` and may
 interleave across calls. Compatible servers stream reasoning as ``reasoning_content`` (llama.cpp,
 DeepSeek) or ``reasoning`` (Groq, vLLM); both become thinking.
 """
@@ -17,7 +19,7 @@ import httpx
 
 from .._sse import ServerSentEvent
 from .._types import ImagePart, Message, StreamChunk, TextPart, ThinkingPart, ToolCall
-from ..errors import ResponseDecodeError, UnsupportedOperationError
+from ..errors import APIError, ResponseDecodeError, UnsupportedOperationError, error_class
 from .base import (
     OBJECT_TOOL_NAME,
     Call,
@@ -129,6 +131,9 @@ class _ChatStream(StreamState):
         super().__init__(call)
         #: The answer came as ``delta.refusal``: the stream finishes as "content_filter", as a body does.
         self.refused = False
+        #: Choice indexes seen without their finish_reason yet, and whether any choice finished.
+        self.open: set[Any] = set()
+        self.finished = False
 
 
 class OpenAIChat(Protocol):
@@ -150,8 +155,6 @@ class OpenAIChat(Protocol):
         "tool_choice_map": "tool_choice word -> the server's word, e.g. {'required': 'any'} (Mistral)",
         "reject_fields": "body field -> why the server cannot take it; a call using it fails before sending",
         "assistant_content_not_null": "send '' instead of null content beside assistant tool calls",
-        "no_done_marker": "the stream ends after finish_reason without 'data: [DONE]' (else a missing [DONE] "
-                          "is a truncated stream)",
     }
 
     # -- requests ----------------------------------------------------------------------------
@@ -238,6 +241,8 @@ class OpenAIChat(Protocol):
             raise ResponseDecodeError("chat completion has no choices", provider=call.provider.id,
                                       field="choices", raw=body)
         choice = choices[0]
+        if isinstance(choice, Mapping) and choice.get("error"):
+            raise self.choice_error(call, choice)
         msg = choice.get("message") or {}
         content: list[TextPart | ThinkingPart] = []
         reasoning = msg.get("reasoning_content") or msg.get("reasoning")
@@ -278,8 +283,20 @@ class OpenAIChat(Protocol):
         if payload.get("error"):
             raise self.stream_error(state.call, payload)
         out: list[StreamChunk] = []
+        chat = state if isinstance(state, _ChatStream) else None
         for choice in payload.get("choices") or ():
-            if choice.get("index", 0) != 0:
+            position = choice.get("index", 0)
+            if chat is not None:
+                if choice.get("finish_reason"):
+                    chat.open.discard(position)
+                    chat.finished = True
+                else:
+                    chat.open.add(position)
+                # complete once every choice finished ([DONE] may never come); reopened by new deltas
+                state.done = chat.finished and not chat.open
+            if choice.get("error"):
+                raise self.choice_error(state.call, choice)
+            if position != 0:
                 continue
             delta = choice.get("delta") or {}
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
@@ -297,8 +314,6 @@ class OpenAIChat(Protocol):
             out.extend(_tool_fragment(fragment) for fragment in delta.get("tool_calls") or ())
             reason = choice.get("finish_reason")
             if reason:
-                if state.call.quirks.get("no_done_marker"):
-                    state.done = True
                 refused = isinstance(state, _ChatStream) and state.refused
                 finish = "content_filter" if refused else FINISH_REASONS.get(reason, "other")
                 out.append(StreamChunk("meta", metadata={"finish_reason": finish, "id": payload.get("id")}))
@@ -314,6 +329,15 @@ class OpenAIChat(Protocol):
     def parse_error(self, status: int | None, body: Any) -> ErrorInfo:
         """OpenAI-style ``{"error": {"message", "type", "code"}}`` bodies."""
         return openai_error_info(body) or super().parse_error(status, body)
+
+    def choice_error(self, call: Call, choice: Mapping[str, Any]) -> APIError:
+        """A choice that failed inside a 200 answer (OpenRouter's ``choices[0].error``, "Provider returned
+        error"): its message, and a class from its kind or its HTTP-like ``code``."""
+        info = self.parse_error(None, choice)
+        code = choice["error"].get("code") if isinstance(choice["error"], Mapping) else None
+        status = code if isinstance(code, int) and not isinstance(code, bool) and 400 <= code < 600 else None
+        return error_class(info.kind, status)(info.message, provider=call.provider.id, model=call.model.spec,
+                                              body=dict(choice), code=info.code)
 
 
 def _split_parts(parts: list[Any], reasoning: Any) -> tuple[Any, str]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["Cost", "Limit", "Modalities", "Model", "Provider"]
 
@@ -12,6 +13,8 @@ __all__ = ["Cost", "Limit", "Modalities", "Model", "Provider"]
 #: AWS SigV4, Google OAuth (Application Default Credentials), Azure (api-key or Entra ID bearer).
 AuthScheme = Literal["bearer", "x-api-key", "x-goog-api-key", "api-key", "none", "aws-sigv4", "google-oauth",
                      "azure"]
+#: An HTTP header name (RFC 9110 token): a custom provider's own auth header, e.g. ``x-acme-key``.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 class Cost(BaseModel):
@@ -120,7 +123,9 @@ class Provider(BaseModel):
     #: Environment variable that, when set, overrides ``base_url`` (local servers, proxies).
     base_url_env: str | None = None
     env: tuple[str, ...] = ()
-    auth: AuthScheme | None = None
+    #: How the key is sent: ``bearer`` (``authorization: Bearer <key>``), ``none``, a core step (``AuthScheme``),
+    #: or the name of the header that carries the bare key (``x-api-key``, or your own, e.g. ``x-acme-key``).
+    auth: str | None = None
     requires_key: bool = True
     headers: dict[str, str] = Field(default_factory=dict)
     #: Protocol options this provider switches on (see each protocol plugin's ``QUIRKS``).
@@ -138,6 +143,22 @@ class Provider(BaseModel):
     needs: str | None = None
     #: Base URL of this provider's models that speak another protocol (Vertex: Claude's publisher URL).
     protocol_base_urls: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("auth")
+    @classmethod
+    def _auth_scheme(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value in get_args(AuthScheme):
+            return value
+        if not _HEADER_NAME.fullmatch(value):
+            raise ValueError(f"auth={value!r} must be one of {', '.join(get_args(AuthScheme))} or the name of the "
+                             f"HTTP header that carries the key, such as 'x-acme-key'")
+        return value.lower()
+
+    def __hash__(self) -> int:
+        """By id: providers are compared by every field, and two equal ones share their id."""
+        return hash(self.id)
 
     @property
     def usable(self) -> bool:

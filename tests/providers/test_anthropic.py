@@ -108,7 +108,7 @@ def _stop(index: int) -> dict[str, Any]:
     return {"type": "content_block_stop", "index": index}
 
 
-def _end(stop_reason: str = "end_turn", **usage: int) -> tuple[dict[str, Any], dict[str, Any]]:
+def _end(stop_reason: str = "end_turn", **usage: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
     return ({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None},
              "usage": usage or {"output_tokens": 89}}, {"type": "message_stop"})
 
@@ -424,15 +424,25 @@ def test_redacted_thinking_in_a_stream() -> None:
     assert response.text == "Done."
 
 
-def test_message_delta_usage_takes_input_counts_when_present_but_not_zeros() -> None:
+def test_message_delta_usage_replaces_message_start_counts_zero_included() -> None:
+    # The official SDK's accumulator: every count message_delta carries (not None) is final.
     newer = _sse(_start(input_tokens=0, output_tokens=1), _block(0, {"type": "text", "text": "ok"}), _stop(0),
                  *_end(input_tokens=502, cache_read_input_tokens=40, output_tokens=31))
     usage = _stream(newer).to_response().usage
     assert (usage.input_tokens, usage.cached_tokens, usage.output_tokens) == (542, 40, 31)
-    zeros = _sse(_start(input_tokens=471, output_tokens=5), _block(0, {"type": "text", "text": "ok"}),
-                 _stop(0), *_end(input_tokens=0, output_tokens=80))
-    usage = _stream(zeros).to_response().usage
-    assert (usage.input_tokens, usage.output_tokens) == (471, 80)
+    # a compaction answer: a cache read of 55,096 at start, 0 at the end
+    compacted = _sse(_start(input_tokens=12, cache_read_input_tokens=55_096, output_tokens=1),
+                     _block(0, {"type": "text", "text": "ok"}), _stop(0),
+                     *_end(input_tokens=3_000, cache_read_input_tokens=0, cache_creation_input_tokens=0,
+                           output_tokens=80))
+    usage = _stream(compacted).to_response().usage
+    assert (usage.input_tokens, usage.cached_tokens, usage.output_tokens) == (3_000, 0, 80)
+    # counts message_delta leaves out (absent or null) stay as message_start gave them
+    partial = _sse(_start(input_tokens=471, cache_read_input_tokens=9, output_tokens=5),
+                   _block(0, {"type": "text", "text": "ok"}), _stop(0),
+                   *_end(input_tokens=None, output_tokens=80))
+    usage = _stream(partial).to_response().usage
+    assert (usage.input_tokens, usage.cached_tokens, usage.output_tokens) == (480, 9, 80)
 
 
 def test_in_stream_overloaded_error_comes_after_the_chunks_that_arrived() -> None:

@@ -441,20 +441,57 @@ def test_stream_without_done_or_finish_reason_is_truncated() -> None:
     assert "openai" in str(info.value)
 
 
-def test_stream_with_finish_reason_but_no_done_is_truncated() -> None:
-    # The usage chunk and [DONE] come after finish_reason: a stream cut there lost its usage.
-    rec = Recorder(stream_reply(text_chunks("fine"), done=False))
-    with pytest.raises(StreamTruncatedError) as info:
+def test_a_stream_that_finished_every_choice_is_complete_without_done() -> None:
+    # Cerebras ends every stream after the finish and usage chunks, without data: [DONE].
+    rec = Recorder(stream_reply(text_chunks("fine", usage_=usage(7, 1)), done=False))
+    response = reqllm.stream_text(MODEL, "Hi", **rec.opts()).to_response()
+    assert response.text == "fine" and response.finish_reason == "stop" and response.usage.input_tokens == 7
+
+
+def test_a_stream_cut_before_a_choice_finished_stays_truncated() -> None:
+    # choice 0 finished, choice 1 (n=2) did not: the answer is incomplete
+    second = {**chunk({}), "choices": [{"index": 1, "delta": {"content": "b"}, "finish_reason": None}]}
+    rec = Recorder(stream_reply([chunk({"content": "a"}), second, chunk({}, finish_reason="stop")], done=False))
+    with pytest.raises(StreamTruncatedError):
         reqllm.stream_text(MODEL, "Hi", **rec.opts()).to_response()
-    assert "".join(c.text for c in info.value.chunks) == "fine"
+    rec = Recorder(stream_reply([chunk({"content": "a"})], done=False))
+    with pytest.raises(StreamTruncatedError):
+        reqllm.stream_text(MODEL, "Hi", **rec.opts()).to_response()
 
 
 @registry_snapshot()
-def test_a_provider_without_done_marker_ends_at_finish_reason() -> None:
-    reqllm.register_provider("no-done", base_url="https://nodone.example/v1", models=["m"],
-                             quirks={"no_done_marker": True})
+def test_every_openai_compatible_provider_ends_at_finish_reason() -> None:
+    reqllm.register_provider("no-done", base_url="https://nodone.example/v1", models=["m"])
     rec = Recorder(stream_reply(text_chunks("fine"), done=False))
     assert reqllm.stream_text("no-done:m", "Hi", **rec.opts()).to_response().text == "fine"
+
+
+OPENROUTER_CHOICE_ERROR = {
+    "id": "gen-1", "object": "chat.completion", "model": "anthropic/claude-sonnet-4", "provider": "Anthropic",
+    "choices": [{"index": 0, "finish_reason": "error", "native_finish_reason": "error", "logprobs": None,
+                 "error": {"code": 502, "message": "Provider returned error",
+                           "metadata": {"raw": "upstream overloaded", "provider_name": "Anthropic"}},
+                 "message": {"role": "assistant", "content": "", "tool_calls": [
+                     {"id": "t1", "type": "function", "function": {"name": "f", "arguments": '{"a": '}}]}}],
+    "usage": {"prompt_tokens": 10, "completion_tokens": 0, "total_tokens": 10}}
+
+
+def test_a_choice_level_error_in_a_200_body_is_a_typed_api_error() -> None:
+    rec = Recorder(reply(200, OPENROUTER_CHOICE_ERROR))
+    with pytest.raises(ProviderUnavailableError) as info:  # its code, 502
+        reqllm.generate_text(MODEL, "Hi", **rec.opts())
+    assert info.value.provider_message == "Provider returned error"
+    assert info.value.status is None and len(rec.requests) == 1  # a 200: not retried
+
+
+def test_a_choice_level_error_in_a_stream_is_a_typed_api_error_after_the_chunks() -> None:
+    failed = {**chunk({}), "choices": [{"index": 0, "delta": {}, "finish_reason": "error",
+                                        "error": {"code": 502, "message": "Provider returned error"}}]}
+    rec = Recorder(stream_reply([chunk({"content": "par"}), failed]))
+    with pytest.raises(ProviderUnavailableError) as info:
+        reqllm.stream_text(MODEL, "Hi", **rec.opts()).to_response()
+    assert info.value.provider_message == "Provider returned error"
+    assert [c.text for c in info.value.chunks] == ["par"]
 
 
 def test_stream_with_a_malformed_event_raises_a_decode_error_after_earlier_chunks() -> None:

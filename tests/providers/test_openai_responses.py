@@ -601,3 +601,25 @@ def test_generate_object_with_a_strict_dict_schema() -> None:
 def test_embeddings_are_not_offered() -> None:
     with pytest.raises(reqllm.errors.UnsupportedOperationError, match="openai_responses"):
         reqllm.embed("openai:text-embedding-3-small", "hi", protocol="openai_responses", api_key="test-key")
+
+
+def test_separate_reasoning_items_are_joined_with_a_blank_line() -> None:
+    body = response_body(reasoning_item("**Plan**", item_id="rs_1"), function_item("c1", "f", "{}", "fc_1"),
+                         reasoning_item("**Check**", item_id="rs_2"), message_item("done"))
+    response = reqllm.generate_text("openai:o3", "Go", **opts(Recorder(httpx.Response(200, json=body))))
+    assert response.thinking == "**Plan**\n\n**Check**"
+    assert [part_metadata(response, i).get("id") for i in (0, 1)] == ["rs_1", "rs_2"]  # still two items
+
+    def item(number: int, text: str) -> list[dict[str, Any]]:
+        item_id = f"rs_{number}"
+        return [{"type": "response.output_item.added", "output_index": number,
+                 "item": {"type": "reasoning", "id": item_id, "summary": []}},
+                {"type": "response.reasoning_summary_text.delta", "item_id": item_id, "output_index": number,
+                 "summary_index": 0, "delta": text},
+                {"type": "response.output_item.done", "output_index": number,
+                 "item": reasoning_item(text, item_id=item_id)}]
+
+    streamed = sse(created(), *item(0, "**Plan**"), *item(1, "**Check**"), *text_events(["done"], output_index=2),
+                   completed())
+    response = reqllm.stream_text("openai:o3", "Go", **opts(Recorder(stream_response(streamed)))).to_response()
+    assert response.thinking == "**Plan**\n\n**Check**"
