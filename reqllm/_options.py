@@ -218,8 +218,9 @@ def parse_options(opts: Mapping[str, Any]) -> Options:
         elif name in _STRINGS:
             if not isinstance(value, str):
                 raise InvalidOptionError(f"option {name} must be a string, not {type(value).__name__}")
-            if name == "api_key":
-                check_header_value(value, "option api_key")
+            if name in ("api_key", "access_token", "aws_access_key_id", "aws_secret_access_key",
+                        "aws_session_token"):
+                check_header_value(value, f"option {name}")
             setattr(o, name, value)
     if "tool_choice" in opts and opts["tool_choice"] is not None:
         o.tool_choice = _tool_choice(opts["tool_choice"], o.tools)
