@@ -1,9 +1,12 @@
-"""Repository-wide pytest configuration: hypothesis profiles and a clean environment."""
+"""Repository-wide pytest configuration: hypothesis profiles, and one line naming what was skipped and why."""
 
 from __future__ import annotations
 
 import os
+from collections import Counter
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("default", max_examples=60, deadline=None,
@@ -11,3 +14,18 @@ settings.register_profile("default", max_examples=60, deadline=None,
 settings.register_profile("deep", max_examples=2000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+_SKIPPED: Counter[str] = Counter()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Count skipped tests by reason (reports from xdist workers arrive here too)."""
+    if report.skipped and isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
+        _SKIPPED[str(report.longrepr[2]).removeprefix("Skipped: ")] += 1
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """``skipped N: k x reason; ...`` in one line, so that nothing skips silently (e.g. an absent corpus)."""
+    if _SKIPPED and not hasattr(config, "workerinput"):
+        reasons = "; ".join(f"{count} x {reason}" for reason, count in _SKIPPED.most_common())
+        terminalreporter.write_line(f"skipped {sum(_SKIPPED.values())}: {reasons}")

@@ -121,6 +121,8 @@ class MetaV1(TypedDict):
     stream: NotRequired[bool | None]
     protocol: NotRequired[str | None]
     test: NotRequired[str | None]
+    #: Digest of the response the decoded part was made from (tells an edited response from a parser change).
+    decoded_from: NotRequired[str | None]
 
 
 class InteractionV1(TypedDict):

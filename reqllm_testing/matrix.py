@@ -75,10 +75,54 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run the capability matrix only for models matching GLOB (spec or id)")
     group.addoption("--reqllm-report", default=None, metavar="PATH",
                     help="write the capability report to PATH.json and PATH.md")
+    group.addoption("--reqllm-table", action="store_true", default=False,
+                    help="print the provider x capability table (printed anyway when a case failed)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "capability: a capability verifier case (pytest -m capability)")
+    config.pluginmanager.register(_Unrecorded(), "reqllm-capabilities-unrecorded")
+
+
+class _Unrecorded:
+    """Replaying, the cases without a fixture are deselected and counted, not run as ~35,000 skips.
+
+    Runs after pytest's own ``-m``/``-k`` selection. xdist workers send what they deselected to the
+    controller (``workeroutput``), which prints the one summary line.
+    """
+
+    def __init__(self) -> None:
+        self.cases: set[tuple[str, str]] = set()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        from .plugin import fixtures_root, record_mode
+
+        if record_mode(config) != "replay":
+            return
+        root = fixtures_root(config)
+        keep, drop = [], []
+        for item in items:
+            callspec = getattr(item, "callspec", None)
+            case = callspec.params.get("capability_case") if callspec is not None else None
+            if isinstance(case, CapabilityCase) and not fixture_path(root, case.model, case.capability).exists():
+                drop.append(item)
+                self.cases.add((case.model, case.capability))
+            else:
+                keep.append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        output = getattr(session.config, "workeroutput", None)
+        if isinstance(output, dict):
+            output[_KEY] = sorted(self.cases)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        for model, capability in (getattr(node, "workeroutput", None) or {}).get(_KEY, ()):
+            self.cases.add((model, capability))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -183,12 +227,22 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    results = _dedupe(_session_results)
-    if not results:
+    if hasattr(config, "workerinput"):
         return
-    from .report import render_table, write_report
+    unrecorded = config.pluginmanager.get_plugin("reqllm-capabilities-unrecorded")
+    cases = sorted(unrecorded.cases) if isinstance(unrecorded, _Unrecorded) else []
+    results = _dedupe(_session_results)
+    if not results and not cases:
+        return
+    from .plugin import fixtures_root
+    from .report import render_table, summary_line, write_report
 
-    render_table(results, terminalreporter)
+    root = fixtures_root(config)
+    results += [{"model": m, "capability": c, "fixture": str(fixture_path(root, m, c)), "status": _NOT_RECORDED}
+                for m, c in cases]
+    if config.getoption("reqllm_table") or any(r["status"] == "failed" for r in results):
+        render_table(results, terminalreporter, everything=bool(config.getoption("reqllm_table")))
+    terminalreporter.write_line(summary_line(results, deselected=len(cases)))
     path = config.getoption("reqllm_report")
     if path:
         write_report(results, Path(path))

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-__all__ = ["render_table", "summarize", "write_report"]
+__all__ = ["render_table", "summarize", "summary_line", "write_report"]
 
 STATUSES = ("passed", "failed", "not recorded")
 
@@ -21,8 +21,11 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, dict[str, Counter[str]
     return table
 
 
-def render_table(results: list[dict[str, Any]], terminalreporter: Any) -> None:
-    """Print the provider x capability table (cells: passed/failed/not recorded)."""
+def render_table(results: list[dict[str, Any]], terminalreporter: Any, *, everything: bool = True) -> None:
+    """Print the provider x capability table (cells: passed/failed/not recorded).
+
+    ``everything=False`` leaves out the providers with nothing recorded (their count is in the summary line).
+    """
     from rich.console import Console
     from rich.table import Table
 
@@ -32,19 +35,26 @@ def render_table(results: list[dict[str, Any]], terminalreporter: Any) -> None:
     table.add_column("provider")
     for cap in capabilities:
         table.add_column(cap, justify="center")
-    totals: Counter[str] = Counter()
     for provider in sorted(table_data):
-        row = [provider]
-        for cap in capabilities:
-            counts = table_data[provider].get(cap, Counter())
-            totals.update(counts)
-            row.append(_cell(counts))
-        table.add_row(*row)
+        cells = [table_data[provider].get(cap, Counter()) for cap in capabilities]
+        if not everything and not any(c["passed"] or c["failed"] for c in cells):
+            continue
+        table.add_row(provider, *(_cell(c) for c in cells))
     console = Console(file=terminalreporter._tw._file if hasattr(terminalreporter, "_tw") else None,
                       width=max(120, 20 + 16 * len(capabilities)))
     console.print(table)
-    console.print(f"capability cases: {totals['passed']} passed, {totals['failed']} failed, "
-                  f"{totals['not recorded']} not recorded")
+
+
+def summary_line(results: list[dict[str, Any]], *, deselected: int = 0) -> str:
+    """One line: passed, failed and not recorded cases, and how to record the missing ones."""
+    totals = Counter(e["status"] for e in results)
+    line = (f"reqllm capabilities: {totals['passed']} passed, {totals['failed']} failed, "
+            f"{totals['not recorded']} not recorded")
+    if totals["not recorded"]:
+        how = ("deselected, no fixture; " if deselected else "") + \
+              "record with: pytest -m capability --reqllm-record=missing --reqllm-provider P (the provider's key set)"
+        line += f" ({how}); the table: --reqllm-table"
+    return line
 
 
 def _cell(counts: Counter[str]) -> str:

@@ -40,7 +40,8 @@ API_KEY = "test-key"
 def corpus_dir() -> Path:
     """The corpus directory; skips the test (with the reason) when it is not beside the repository."""
     if not (CORPUS / "MANIFEST.json").is_file():
-        pytest.skip(f"the recorded-traffic corpus is not present at {CORPUS}")
+        pytest.skip(f"the recorded-traffic corpus is not present at {CORPUS} (../shared/corpus beside the "
+                    f"repository: the conformance tests replay it)")
     return CORPUS
 
 
