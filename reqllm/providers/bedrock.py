@@ -204,11 +204,16 @@ class BedrockConverse(Protocol):
     id: ClassVar[str] = "bedrock_converse"
     auth: ClassVar[str] = "aws-sigv4"
     stream_format: ClassVar[str] = "eventstream"
-    operations: ClassVar[frozenset[str]] = frozenset({"chat", "object"})
+    operations: ClassVar[frozenset[str]] = frozenset({"chat", "object", "embed"})
+    #: InvokeModel embeds one text per request with Titan (Cohere takes more, but one size fits both).
+    embed_batch_size: ClassVar[int] = 1
 
     # -- requests ----------------------------------------------------------------------------
     def build_request(self, call: Call) -> httpx.Request:
-        """``POST /model/{modelId}/converse`` (or ``/converse-stream``), the model id percent-encoded."""
+        """``POST /model/{modelId}/converse`` (or ``/converse-stream``), the model id percent-encoded;
+        embeddings: ``POST /model/{modelId}/invoke`` with the model's native body (Titan, Cohere)."""
+        if call.operation == "embed":
+            return self.post(call, f"/model/{quote(call.model.id, safe='')}/invoke", _embed_body(call))
         action = "converse-stream" if call.stream else "converse"
         path = f"/model/{quote(call.model.id, safe='')}/{action}"
         accept = "application/vnd.amazon.eventstream" if call.stream else "application/json"
@@ -264,8 +269,10 @@ class BedrockConverse(Protocol):
 
     # -- responses ---------------------------------------------------------------------------
     def parse_response(self, call: Call, body: Any) -> Decoded | DecodedEmbeddings:
-        """Decode a Converse response."""
+        """Decode a Converse response (or an InvokeModel embeddings answer)."""
         provider = call.provider.id
+        if call.operation == "embed":
+            return _embeddings(body, provider)
         output = require(body, "output", Mapping, where="response", provider=provider)
         message = require(output, "message", Mapping, where="response.output", provider=provider)
         blocks = require(message, "content", list, where="response.output.message", provider=provider)
@@ -362,6 +369,30 @@ class BedrockConverse(Protocol):
             if not info.message.startswith(f"{code}:"):
                 info.message = f"{code}: {info.message}"
         return info
+
+
+def _embed_body(call: Call) -> dict[str, Any]:
+    """Cohere Embed: ``{"texts", "input_type"}``; Titan Text Embeddings: ``{"inputText", "dimensions"}``."""
+    if "cohere.embed" in call.model.id:
+        return {"texts": list(call.input), "input_type": "search_document"}
+    body: dict[str, Any] = {"inputText": call.input[0]}
+    if call.options.dimensions is not None:
+        body["dimensions"] = call.options.dimensions
+    return body
+
+
+def _embeddings(body: Any, provider: str) -> DecodedEmbeddings:
+    if isinstance(body, Mapping) and isinstance(body.get("embedding"), list):  # Titan
+        count = body.get("inputTextTokenCount")
+        return DecodedEmbeddings([[float(x) for x in body["embedding"]]],
+                                 {"input_tokens": int(count)} if isinstance(count, int) else None)
+    vectors = body.get("embeddings") if isinstance(body, Mapping) else None
+    if isinstance(vectors, Mapping):  # Cohere with embedding_types: {"float": [...]}
+        vectors = vectors.get("float")
+    if not isinstance(vectors, list):
+        raise ResponseDecodeError("the embeddings answer holds neither 'embedding' (Titan) nor 'embeddings' (Cohere)",
+                                  provider=provider, field="embeddings", raw=body)
+    return DecodedEmbeddings([[float(x) for x in v] for v in vectors])
 
 
 def _finish(reason: Any) -> str | None:

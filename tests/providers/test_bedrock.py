@@ -411,3 +411,34 @@ def test_the_plugin_knows_every_stop_reason_stream_event_and_error_the_service_m
     assert set(model.shape_for("TokenUsage").members) >= {"inputTokens", "outputTokens", "cacheReadInputTokens",
                                                           "cacheWriteInputTokens"}
     assert set(model.shape_for("ToolChoice").members) == {"auto", "any", "tool"}
+
+
+# -- embeddings (InvokeModel) -------------------------------------------------------------------------
+def test_titan_embeddings_go_one_text_per_invoke_in_input_order() -> None:
+    server = Bedrock(json_reply({"embedding": [0.1, -0.2, 0.3], "inputTextTokenCount": 4,
+                                 "embeddingsByType": {"float": [0.1, -0.2, 0.3]}}),
+                     json_reply({"embedding": [0.4, 0.5, -0.6], "inputTextTokenCount": 6}))
+    result = reqllm.embed("amazon-bedrock:amazon.titan-embed-text-v2:0", ["café crème", "croissant au beurre"],
+                          dimensions=256, http_client=server.client(), **credentials())
+    assert result.embeddings == [[0.1, -0.2, 0.3], [0.4, 0.5, -0.6]]
+    assert result.usage.input_tokens == 10 and result.usage.cost == pytest.approx(10 * 0.02 / 1e6)
+    assert [r.url.raw_path for r in server.requests] == [b"/model/amazon.titan-embed-text-v2%3A0/invoke"] * 2
+    assert [json.loads(r.content) for r in server.requests] == [{"inputText": "café crème", "dimensions": 256},
+                                                                {"inputText": "croissant au beurre",
+                                                                 "dimensions": 256}]
+    assert all(r.headers["authorization"].startswith("AWS4-HMAC-SHA256 ") for r in server.requests)
+
+
+def test_cohere_embeddings_on_bedrock_use_cohere_s_body() -> None:
+    server = Bedrock(json_reply({"id": "emb-1", "response_type": "embeddings_floats", "texts": ["hello"],
+                                 "embeddings": [[0.5, 0.25]]}))
+    result = reqllm.embed("amazon-bedrock:cohere.embed-multilingual-v3", "hello", http_client=server.client(),
+                          **credentials())
+    assert result.embeddings == [[0.5, 0.25]]
+    assert json.loads(server.requests[0].content) == {"texts": ["hello"], "input_type": "search_document"}
+
+
+def test_an_unknown_embeddings_answer_is_a_decode_error() -> None:
+    server = Bedrock(json_reply({"vectors": []}))
+    with pytest.raises(errors.ResponseDecodeError, match="neither 'embedding'"):
+        reqllm.embed("amazon-bedrock:amazon.titan-embed-text-v2:0", "x", http_client=server.client(), **credentials())

@@ -131,9 +131,9 @@ KNOWN_GAPS = {
     "openai_responses": {"tool_calling", "stream_tool_calling", "generate_object", "reasoning", "token_limit"},
     "openai_chat": {"reasoning"},
     # Bedrock Converse needs AWS credentials: no loopback server signs and speaks it ("not recorded").
-    "bedrock_converse": set(CAPABILITIES) - {"embed"},
+    "bedrock_converse": set(CAPABILITIES),
 }
-EMBEDDING_PROTOCOLS = {"openai_chat", "gemini"}
+EMBEDDING_PROTOCOLS = {"openai_chat", "gemini", "bedrock_converse"}
 
 
 def test_every_protocol_has_recorded_fixtures_for_every_capability_it_supports() -> None:
