@@ -2,6 +2,8 @@
 
     import reqllm
     reqllm.generate_text("anthropic:claude-3-5-haiku-20241022", "Hello!").text
+
+Every public name is re-exported here from the private modules that define it.
 """
 
 from . import errors, telemetry

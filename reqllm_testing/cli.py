@@ -50,9 +50,14 @@ def register(subparsers: Any) -> None:
 
 
 def _root(value: Path | None) -> Path:
-    from .check import default_root
+    """``value``, else the project's ``reqllm_fixtures_dir`` (found as pytest finds it; said on stderr)."""
+    from .project_config import find_fixtures_dir
 
-    return value if value is not None else default_root()
+    if value is not None:
+        return value
+    found = find_fixtures_dir()
+    print(f"fixtures: {found.path} ({found.source})", file=sys.stderr)
+    return found.path
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -106,3 +106,11 @@ def test_record_writes_only_the_capabilities_that_passed(tmp_path: Path, openai_
     assert kept.read_text() == "the previous recording\n"
     assert not (kept.parent / "generate_object.json").exists()
     assert result.err.splitlines()[-1] == "1 passed, 2 failed, 0 not recorded"
+
+
+def test_fixtures_commands_say_where_they_looked(tmp_path: Path) -> None:
+    (tmp_path / "setup.cfg").write_text("[tool:pytest]\nreqllm_fixtures_dir = recorded\n")
+    result = run_cli("fixtures", "list", cwd=tmp_path)
+    assert result.code == 0
+    assert result.err == f"fixtures: {tmp_path / 'recorded'} (reqllm_fixtures_dir in {tmp_path / 'setup.cfg'})\n"
+    assert result.out == f"no fixtures under {tmp_path / 'recorded'}\n"
