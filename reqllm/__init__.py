@@ -11,12 +11,15 @@ from ._api import (
     aembed,
     agenerate_object,
     agenerate_text,
+    astream_object,
     astream_text,
     embed,
     generate_object,
     generate_text,
+    stream_object,
     stream_text,
 )
+from ._object_stream import AsyncObjectStreamResponse, ObjectStreamResponse
 from ._options import normalize_messages
 from ._sse import ServerSentEvent, SSEDecoder
 from ._streaming import AsyncStreamResponse, StreamResponse
@@ -32,8 +35,9 @@ from ._types import (
     Tool,
     ToolCall,
     Usage,
+    UsageLimit,
 )
-from .errors import ReqLLMError
+from .errors import ReqLLMError, UsageLimitExceeded
 from .providers import register_protocol
 from .registry import (
     Model,
@@ -49,12 +53,14 @@ from .registry import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncObjectStreamResponse",
     "AsyncStreamResponse",
     "EmbedResponse",
     "ImagePart",
     "Message",
     "Model",
     "ObjectResponse",
+    "ObjectStreamResponse",
     "Provider",
     "ReqLLMError",
     "Response",
@@ -67,10 +73,13 @@ __all__ = [
     "Tool",
     "ToolCall",
     "Usage",
+    "UsageLimit",
+    "UsageLimitExceeded",
     "__version__",
     "aembed",
     "agenerate_object",
     "agenerate_text",
+    "astream_object",
     "astream_text",
     "embed",
     "errors",
@@ -84,6 +93,7 @@ __all__ = [
     "register_protocol",
     "register_provider",
     "reload",
+    "stream_object",
     "stream_text",
     "telemetry",
 ]

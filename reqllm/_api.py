@@ -1,7 +1,8 @@
-"""The public calls: generate_text, stream_text, generate_object, embed, and their async twins.
+"""The public calls: generate_text, stream_text, generate_object, stream_object, embed, and async twins.
 
 Each one: resolve and validate (raising before any request) -> build -> send (retries, timeout,
-telemetry) -> decode -> Response.
+telemetry) -> decode -> Response. Tool loops, fallbacks (``model=[...]``) and usage limits are driven
+from above one exchange, in ``reqllm._loop``.
 """
 
 from __future__ import annotations
@@ -9,122 +10,94 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from . import _loop
+from ._attempt import Attempt, object_of
 from ._http import Exchange, prepare
+from ._object_stream import AsyncObjectStreamResponse, ObjectStreamResponse
 from ._schema import ObjectSchema
-from ._stream import finish_response
 from ._streaming import AsyncStreamResponse, StreamResponse
 from ._types import EmbedResponse, ObjectResponse, Response
 from ._usage import build_usage
 from .errors import InvalidOptionError, ReqLLMError
-from .providers.base import OBJECT_TOOL_NAME, Decoded, DecodedEmbeddings
+from .providers.base import DecodedEmbeddings
 from .registry import Model
 
 __all__ = [
     "aembed",
     "agenerate_object",
     "agenerate_text",
+    "astream_object",
     "astream_text",
     "embed",
     "generate_object",
     "generate_text",
+    "stream_object",
     "stream_text",
 ]
 
-ModelLike = str | Model
-
-
-def _response(exchange: Exchange, body: Any) -> Response:
-    decoded = exchange.parse(body)
-    if not isinstance(decoded, Decoded):
-        raise TypeError(f"{exchange.protocol.id}.parse_response returned {type(decoded).__name__}")
-    return finish_response(exchange.call, decoded.message, decoded.finish_reason, decoded.usage, decoded.id,
-                           body)
-
-
-def _complete_sync(exchange: Exchange) -> Response:
-    exchange.event("request.start")
-    try:
-        response = exchange.send_sync(exchange.build(), stream=False)
-        result = _response(exchange, exchange.decode_json(response))
-    except ReqLLMError as exc:
-        exchange.fail(exc)
-        raise
-    exchange.succeed(result)
-    return result
-
-
-async def _complete_async(exchange: Exchange) -> Response:
-    exchange.event("request.start")
-    try:
-        response = await exchange.send_async(await exchange.abuild(), stream=False)
-        result = _response(exchange, exchange.decode_json(response))
-    except ReqLLMError as exc:
-        exchange.fail(exc)
-        raise
-    exchange.succeed(result)
-    return result
+#: A spec ("provider:model"), a Model, or a list of them tried in order (fallbacks).
+ModelLike = str | Model | list[str | Model]
 
 
 def generate_text(model: ModelLike, messages: Any, **opts: Any) -> Response:
-    """Generate a complete answer for ``messages`` (a string, Messages or OpenAI-style dicts)."""
-    return _complete_sync(prepare("chat", model, opts, messages=messages))
+    """Generate a complete answer for ``messages`` (a string, Messages or OpenAI-style dicts).
+
+    With ``tools=[...]`` whose ``callable`` is set and ``max_steps=N``, runs the tool loop.
+    """
+    return _loop.run_sync(_loop.start("chat", model, opts, messages=messages))
 
 
 async def agenerate_text(model: ModelLike, messages: Any, **opts: Any) -> Response:
-    """Async twin of generate_text."""
-    return await _complete_async(prepare("chat", model, opts, messages=messages))
+    """Async twin of generate_text (the tool calls of one step run concurrently)."""
+    return await _loop.run_async(_loop.start("chat", model, opts, messages=messages))
 
 
 def stream_text(model: ModelLike, messages: Any, **opts: Any) -> StreamResponse:
     """Stream an answer: iterate the result for StreamChunks, then call ``.to_response()``."""
-    exchange = prepare("chat", model, opts, messages=messages, stream=True)
-    exchange.event("request.start")
-    return StreamResponse(exchange)
+    return _loop.LoopStream(_loop.start("chat", model, opts, messages=messages, stream=True))
 
 
 def astream_text(model: ModelLike, messages: Any, **opts: Any) -> AsyncStreamResponse:
     """Async twin of stream_text: an async iterator of StreamChunks (input errors raise at once)."""
-    exchange = prepare("chat", model, opts, messages=messages, stream=True)
-    exchange.event("request.start")
-    return AsyncStreamResponse(exchange)
+    return _loop.AsyncLoopStream(_loop.start("chat", model, opts, messages=messages, stream=True))
 
 
 # -- objects -----------------------------------------------------------------------------------
-def _prepare_object(model: ModelLike, messages: Any, schema: Any, opts: dict[str, Any]) -> tuple[Exchange,
-                                                                                                 ObjectSchema]:
+def _start_object(model: ModelLike, messages: Any, schema: Any, opts: dict[str, Any],
+                  stream: bool = False) -> tuple[_loop.Run, ObjectSchema]:
+    opts = dict(opts)
     target = ObjectSchema(schema, opts.pop("schema_name", None))
-    exchange = prepare("object", model, opts, messages=messages, schema=target.json_schema,
-                       schema_name=target.name)
-    return exchange, target
-
-
-def _object(response: Response, target: ObjectSchema) -> ObjectResponse:
-    call = next((c for c in response.tool_calls if c.name == OBJECT_TOOL_NAME), None)
-    if call is not None:
-        import json
-
-        raw_text = json.dumps(call.arguments)
-        value: Any = target.validate(call.arguments, raw_text)
-    else:
-        value = target.validate(response.text, response.text)
-    fields = {f: getattr(response, f) for f in type(response).model_fields}
-    return ObjectResponse(**fields, object=value)
+    run = _loop.start("object", model, opts, messages=messages, stream=stream, schema=target.json_schema,
+                      schema_name=target.name)
+    return run, target
 
 
 def generate_object(model: ModelLike, messages: Any, schema: Any, **opts: Any) -> ObjectResponse:
     """Generate an object matching ``schema`` (a pydantic class gives an instance, a dict a dict)."""
-    exchange, target = _prepare_object(model, messages, schema, opts)
-    return _object(_complete_sync(exchange), target)
+    run, target = _start_object(model, messages, schema, opts)
+    return object_of(_loop.run_sync(run), target)
 
 
 async def agenerate_object(model: ModelLike, messages: Any, schema: Any, **opts: Any) -> ObjectResponse:
     """Async twin of generate_object."""
-    exchange, target = _prepare_object(model, messages, schema, opts)
-    return _object(await _complete_async(exchange), target)
+    run, target = _start_object(model, messages, schema, opts)
+    return object_of(await _loop.run_async(run), target)
+
+
+def stream_object(model: ModelLike, messages: Any, schema: Any, **opts: Any) -> ObjectStreamResponse:
+    """Stream an object: iterate for partial dicts as the JSON arrives, then ``.to_response()``."""
+    run, target = _start_object(model, messages, schema, opts, stream=True)
+    return ObjectStreamResponse(_loop.LoopStream(run), target)
+
+
+def astream_object(model: ModelLike, messages: Any, schema: Any, **opts: Any) -> AsyncObjectStreamResponse:
+    """Async twin of stream_object."""
+    run, target = _start_object(model, messages, schema, opts, stream=True)
+    return AsyncObjectStreamResponse(_loop.AsyncLoopStream(run), target)
 
 
 # -- embeddings ---------------------------------------------------------------------------------
-def _prepare_embed(model: ModelLike, input: Any, opts: dict[str, Any]) -> Exchange:
+def _prepare_embed(model: str | Model, input: Any, opts: dict[str, Any]) -> Exchange:
     inputs = [input] if isinstance(input, str) else input
     valid = isinstance(inputs, list | tuple) and inputs and all(isinstance(i, str) and i for i in inputs)
     if not valid:
@@ -154,9 +127,9 @@ def _embed_result(exchange: Exchange, parts: list[DecodedEmbeddings], bodies: li
                          raw=bodies[0] if len(bodies) == 1 else bodies)
 
 
-def embed(model: ModelLike, input: str | list[str], **opts: Any) -> EmbedResponse:
+def embed(model: str | Model, input: str | list[str], **opts: Any) -> EmbedResponse:
     """Embed a string or a list of strings; ``.embeddings`` is in input order."""
-    exchange = _prepare_embed(model, input, opts)
+    exchange = Attempt.of(_prepare_embed(model, input, opts))
     exchange.event("request.start")
     try:
         parts, bodies = [], []
@@ -172,9 +145,9 @@ def embed(model: ModelLike, input: str | list[str], **opts: Any) -> EmbedRespons
     return result
 
 
-async def aembed(model: ModelLike, input: str | list[str], **opts: Any) -> EmbedResponse:
+async def aembed(model: str | Model, input: str | list[str], **opts: Any) -> EmbedResponse:
     """Async twin of embed."""
-    exchange = _prepare_embed(model, input, opts)
+    exchange = Attempt.of(_prepare_embed(model, input, opts))
     exchange.event("request.start")
     try:
         parts, bodies = [], []

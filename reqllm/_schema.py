@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import InvalidOptionError, ObjectValidationError
 
-__all__ = ["ObjectSchema"]
+__all__ = ["ObjectSchema", "schema_problem"]
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,), "array": (list,), "string": (str,), "boolean": (bool,),
@@ -64,6 +64,11 @@ class ObjectSchema:
         except ValueError as exc:
             raise ObjectValidationError(f"output is not valid JSON: {exc}", field=None,
                                         raw_text=text) from None
+
+
+def schema_problem(value: Any, schema: dict[str, Any]) -> tuple[str, str] | None:
+    """The first place ``value`` breaks the JSON ``schema``: (dotted path, what is wrong), else None."""
+    return _check(value, schema, schema, "")
 
 
 def _check(value: Any, schema: dict[str, Any], root: dict[str, Any], path: str) -> tuple[str, str] | None:

@@ -23,6 +23,7 @@ __all__ = [
     "Tool",
     "ToolCall",
     "Usage",
+    "UsageLimit",
 ]
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "error", "other"]
@@ -162,8 +163,29 @@ class Usage(BaseModel):
     cost: float | None = None
 
 
+class UsageLimit(BaseModel):
+    """Ceilings for one call (a tool loop counts all its steps); None means no limit.
+
+    Checked before each request (input tokens estimated from the messages, see
+    ``reqllm._loop.estimate_input_tokens``) and after each response.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    input_tokens: int | None = Field(default=None, ge=0)
+    output_tokens: int | None = Field(default=None, ge=0)
+    total_tokens: int | None = Field(default=None, ge=0)
+    cost: float | None = Field(default=None, ge=0)
+    requests: int | None = Field(default=None, ge=0)
+
+
 class Response(BaseModel):
-    """The result of generate_text: the assistant ``message`` plus usage and finish reason."""
+    """The result of generate_text: the assistant ``message`` plus usage and finish reason.
+
+    After a tool loop, ``message`` is the last step's answer, ``steps`` holds each step's Response,
+    ``messages`` the whole conversation (ready to continue) and ``usage`` the sum over steps.
+    ``model`` is the model that answered; ``fallback_errors`` the errors of models that did not.
+    """
 
     model: str
     message: Message
@@ -171,6 +193,9 @@ class Response(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     id: str | None = None
     raw: Any = Field(default=None, repr=False)
+    steps: list[Response] = Field(default_factory=list, repr=False)
+    messages: list[Message] = Field(default_factory=list, repr=False)
+    fallback_errors: list[Any] = Field(default_factory=list, repr=False, exclude=True)
 
     @property
     def text(self) -> str:

@@ -22,7 +22,8 @@ Every error a reqllm call raises is a ``ReqLLMError``::
     │   └── ResponseTooLargeError   a body larger than max_response_bytes once decoded (.limit)
     ├── StreamError                 a stream that could not finish
     │   └── StreamTruncatedError    ended before its terminal event
-    └── ObjectValidationError       generate_object's output does not match the schema
+    ├── ObjectValidationError       generate_object's output does not match the schema
+    └── UsageLimitExceeded          a usage_limit= would be or was passed (.usage, .response)
 
 Errors raised from a stream carry ``.chunks``: the ``StreamChunk``s that arrived first.
 """
@@ -53,6 +54,7 @@ __all__ = [
     "UnknownModelError",
     "UnknownProviderError",
     "UnsupportedOperationError",
+    "UsageLimitExceeded",
 ]
 
 
@@ -61,11 +63,14 @@ class ReqLLMError(Exception):
 
     #: StreamChunks that arrived before the error, when it was raised from a stream.
     chunks: list[Any]
+    #: With ``model=[...]``: the errors of the models tried before the one that raised this.
+    fallback_errors: list[ReqLLMError]
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
         self.chunks = []
+        self.fallback_errors = []
 
 
 class ConfigurationError(ReqLLMError, ValueError):
@@ -192,6 +197,21 @@ class ObjectValidationError(ReqLLMError):
         super().__init__(f"{message} (field={field or '<root>'}); raw output: {raw_text[:2000]!r}")
         self.field = field
         self.raw_text = raw_text
+
+
+class UsageLimitExceeded(ReqLLMError):
+    """A ``usage_limit=`` ceiling: before a request that would pass it, or after a response that did.
+
+    ``field`` names the ceiling (``"output_tokens"``, ``"cost"``, ...), ``usage`` is the usage so far,
+    ``response`` the Response so far when a response passed the limit (None before a request).
+    """
+
+    def __init__(self, message: str, *, field: str, limit: Any, usage: Any, response: Any = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.limit = limit
+        self.usage = usage
+        self.response = response
 
 
 _BY_KIND: dict[str, type[APIError]] = {

@@ -112,7 +112,7 @@ class _Capture:
 def redecode(interaction: dict[str, Any]) -> dict[str, Any]:
     """The decoded part the current reqllm gives the interaction's response (ValueError if it cannot)."""
     from reqllm import ReqLLMError
-    from reqllm._api import _complete_sync
+    from reqllm._attempt import complete_sync as _complete_sync
     from reqllm._http import prepare
     from reqllm._streaming import StreamResponse
     from reqllm._transport import install_hook
