@@ -68,9 +68,10 @@ class Attempt(Exchange):
             return
         from ._stream import ResponseBuilder
 
+        response: Response | None = None
         if isinstance(result, Response):
-            response: Response | None = result
-        else:  # a stream's chunks: fold them again, only for whoever listens
+            response = result
+        elif isinstance(result, list):  # a stream's chunks: fold them again, only for whoever listens
             builder = ResponseBuilder(self.call)
             for chunk in result:
                 builder.add(chunk)

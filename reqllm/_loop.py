@@ -479,7 +479,12 @@ class LoopStream(StreamResponse):
         super().__init__(run.chain[0])
         self._run_state = run
         self._answered_by: str = run.chain[0].call.model.spec
-        self._opening: _Opening | None = _Opening(run)
+        run.loop_event("loop.start", input=run.conversation)
+        try:
+            self._opening: _Opening | None = _Opening(run)
+        except BaseException as exc:
+            run.loop_event("loop.error", error=exc)
+            raise
 
     @property
     def model(self) -> str:
@@ -488,7 +493,6 @@ class LoopStream(StreamResponse):
 
     def _run(self) -> Iterator[StreamChunk]:
         run = self._run_state
-        run.loop_event("loop.start", input=run.conversation)
         try:
             while True:
                 yield from self._step(run)
@@ -547,7 +551,12 @@ class AsyncLoopStream(AsyncStreamResponse):
         super().__init__(run.chain[0])
         self._run_state = run
         self._answered_by: str = run.chain[0].call.model.spec
-        self._opening: _Opening | None = _Opening(run)
+        run.loop_event("loop.start", input=run.conversation)
+        try:
+            self._opening: _Opening | None = _Opening(run)
+        except BaseException as exc:
+            run.loop_event("loop.error", error=exc)
+            raise
 
     @property
     def model(self) -> str:
@@ -556,7 +565,6 @@ class AsyncLoopStream(AsyncStreamResponse):
 
     async def _run(self) -> AsyncIterator[StreamChunk]:
         run = self._run_state
-        run.loop_event("loop.start", input=run.conversation)
         try:
             while True:
                 async for chunk in self._step(run):

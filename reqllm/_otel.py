@@ -64,8 +64,6 @@ class SpanBridge:
                                             "error.type": type(event.error).__name__})
         elif what == "first_chunk":
             span.add_event("reqllm.first_chunk", {"reqllm.duration": event.duration or 0.0})
-        elif what == "fallback":
-            span.set_attribute("reqllm.fallback_model", event.fallback_model or "")
         elif what == "stop":
             self._stop(span, event)
         elif what == "error":

@@ -223,6 +223,44 @@ def _generate_object(model: Any, opts: dict[str, Any], c: _Checks) -> None:
     c.that("age is an integer", isinstance(obj, dict) and isinstance(obj.get("age"), int), obj)
 
 
+def _tool_loop(model: Any, opts: dict[str, Any], c: _Checks) -> None:
+    import reqllm
+
+    ran: list[dict[str, Any]] = []
+
+    def get_weather(city: str, **extra: Any) -> dict[str, Any]:
+        ran.append({"city": city, **extra})
+        return {"city": city, "temperature_c": 21, "sky": "clear"}
+
+    tool = reqllm.Tool(**WEATHER_TOOL, callable=get_weather)
+    r = reqllm.generate_text(model, "What is the weather in Paris? Call the get_weather tool, then answer in "
+                             "one sentence.", tools=[tool], max_steps=3, max_tokens=opts.pop("max_tokens", 128),
+                             **opts)
+    c.that("the tool ran", len(ran) >= 1, r.text)
+    c.that("the loop asked again after the tool result", len(r.steps) >= 2, len(r.steps))
+    c.that("the tool result went back as a tool turn", any(m.role == "tool" for m in r.messages),
+           [m.role for m in r.messages])
+    c.that("the last step answered without a call", not r.tool_calls and r.finish_reason in ("stop", "length"),
+           f"finish_reason={r.finish_reason} calls={[t.name for t in r.tool_calls]}")
+    total = sum(s.usage.total_tokens for s in r.steps)
+    c.that("usage is the sum over the steps", r.usage.total_tokens == total, f"{r.usage.total_tokens} != {total}")
+
+
+def _object_stream(model: Any, opts: dict[str, Any], c: _Checks) -> None:
+    import reqllm
+
+    stream = reqllm.stream_object(model, "Invent a person: a name and an age.", PERSON_SCHEMA,
+                                  max_tokens=opts.pop("max_tokens", 128), **opts)
+    partials = list(stream)
+    final = stream.to_response().object
+    c.that("partial objects arrived", len(partials) >= 1, len(stream.chunks))
+    c.that("every partial is a dict", all(isinstance(p, dict) for p in partials), partials[:3])
+    c.that("the last partial is the final object", bool(partials) and partials[-1] == final,
+           f"{partials[-1:]} vs {final}")
+    c.that("the object validates", isinstance(final, dict) and isinstance(final.get("name"), str)
+           and isinstance(final.get("age"), int), final)
+
+
 def _reasoning(model: Any, opts: dict[str, Any], c: _Checks) -> None:
     import reqllm
 
@@ -281,6 +319,10 @@ CAPABILITIES: dict[str, Capability] = {cap.id: cap for cap in (
     Capability("tool_calling", "a forced call and a full round trip with the tool result", _tools, _tool_calling),
     Capability("stream_tool_calling", "a forced call, streamed", _tools, _stream_tool_calling),
     Capability("generate_object", "a schema-valid object", _objects, _generate_object),
+    Capability("tool_loop", "max_steps runs the tool, sends its result back and gets an answer", _tools,
+               _tool_loop),
+    Capability("object_stream", "stream_object: partial dicts, then the schema-valid object", _objects,
+               _object_stream),
     Capability("reasoning", "thinking or reasoning tokens reported", lambda m: _text(m) and m.reasoning,
                _reasoning),
     Capability("embed", "vectors of the advertised dimension", lambda m: bool(m.embedding), _embed),

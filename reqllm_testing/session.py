@@ -89,12 +89,16 @@ def resolve_mode(mode: str | None, path: Path, run_id: str | None = None) -> Lit
 
 
 def decoded_of(call: Any, result: Any, error: BaseException | None) -> dict[str, Any]:
-    """The decoded part of a call: its StreamChunks or its Response, plus the error it ended with."""
+    """The decoded part of a call: its StreamChunks or its Response, plus the error it ended with.
+
+    One request's decoding only: a tool loop's ``steps`` and ``messages`` belong to the whole call.
+    """
     out: dict[str, Any] = {}
     if call.stream:
         out["chunks"] = [chunk.to_dict() for chunk in result or ()]
     elif result is not None:
-        out["response"] = result.model_dump(mode="json", exclude={"raw"}, warnings=False)
+        out["response"] = result.model_dump(mode="json", exclude={"raw", "steps", "messages"},
+                                          warnings=False)
     if error is not None:
         out["error"] = {"type": type(error).__name__, "message": str(error)}
     return out

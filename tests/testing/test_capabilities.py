@@ -34,7 +34,8 @@ def _acme(request: httpx.Request) -> httpx.Response:
     """A well-behaved OpenAI-compatible provider."""
     body = json.loads(request.content)
     if body.get("stream"):
-        events = [{"choices": [{"index": 0, "delta": {"content": t}}]} for t in ("1 2 ", "3 4 5")]
+        pieces = ('{"name": "A', 'da", "ag', 'e": 36}') if body.get("response_format") else ("1 2 ", "3 4 5")
+        events = [{"choices": [{"index": 0, "delta": {"content": t}}]} for t in pieces]
         if isinstance(body.get("tool_choice"), dict):
             events = [{"choices": [{"index": 0, "delta": {"tool_calls": [
                 {"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": a}}
@@ -48,6 +49,9 @@ def _acme(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json=_chat_body("Once upon", finish="length"))
     if isinstance(body.get("tool_choice"), dict):
         return httpx.Response(200, json=_chat_body(None, tool=True))
+    if body.get("tools") and "tool_choice" not in body:  # a tool loop: call the tool, then answer its result
+        asked = body["messages"][-1]["role"] == "user"
+        return httpx.Response(200, json=_chat_body(None if asked else "Sunny, 21 °C.", tool=asked))
     if body.get("response_format"):
         return httpx.Response(200, json=_chat_body('{"name": "Ada", "age": 36}'))
     return httpx.Response(200, json=_chat_body("Hello there."))
@@ -74,7 +78,8 @@ def test_advertised_capabilities_come_from_registry_metadata() -> None:
 
 
 @pytest.mark.parametrize("capability", ["generate_text", "stream_text", "token_limit", "tool_calling",
-                                        "stream_tool_calling", "generate_object", "usage_and_cost", "multi_turn"])
+                                        "stream_tool_calling", "generate_object", "usage_and_cost", "multi_turn",
+                                        "tool_loop", "object_stream"])
 def test_a_downstream_custom_provider_passes_every_verifier(acme: httpx.Client, capability: str) -> None:
     result = verify("acme-test:m1", capability, api_key="k", http_client=acme)
     assert result.passed, result.summary()
@@ -123,13 +128,16 @@ def _protocol_of(spec: str) -> str:
 # What no real server reachable from this repository's machines can produce. Recording these needs
 # the provider's own key (see README, "Recording against real providers"). The test fails if a
 # gap closes (remove it here) or a new one opens.
+# tool_loop and object_stream are new (issue 16) and not recorded yet on any protocol.
+NOT_RECORDED_YET = {"tool_loop", "object_stream"}
 KNOWN_GAPS = {
     "gemini": set(CAPABILITIES),  # no server on loopback speaks Gemini
     # llama-server's /v1/messages never returns tool_use with this base model; no thinking model runs here.
-    "anthropic": {"tool_calling", "stream_tool_calling", "generate_object", "reasoning"},
+    "anthropic": {"tool_calling", "stream_tool_calling", "generate_object", "reasoning"} | NOT_RECORDED_YET,
     # llama-server's /v1/responses ignores text.format and tools, and reports "completed" at max_output_tokens.
-    "openai_responses": {"tool_calling", "stream_tool_calling", "generate_object", "reasoning", "token_limit"},
-    "openai_chat": {"reasoning"},
+    "openai_responses": {"tool_calling", "stream_tool_calling", "generate_object", "reasoning", "token_limit"}
+    | NOT_RECORDED_YET,
+    "openai_chat": {"reasoning"} | NOT_RECORDED_YET,
     # Bedrock Converse needs AWS credentials: no loopback server signs and speaks it ("not recorded").
     "bedrock_converse": set(CAPABILITIES),
 }
@@ -173,7 +181,8 @@ def test_the_matrix_reports_not_recorded_never_as_passed(pytester: pytest.Pytest
         "-c", str(ini), "--rootdir", str(pytester.path), "-rs", "-p", "no:cacheprovider", "-p", "no:xdist",
         "--reqllm-fixtures-dir", str(ROOT / "fixtures"),
         "--reqllm-provider", "local-llm,anthropic", "--reqllm-model", "*-3-*", "--reqllm-report", str(report))
-    unrecorded = len(capability_cases(["anthropic"], "*-3-*"))
+    local_not_recorded = NOT_RECORDED_YET & set(advertised_capabilities("local-llm:gemma-3-270m-q4_k_m"))
+    unrecorded = len(capability_cases(["anthropic"], "*-3-*")) + len(local_not_recorded)
     result.assert_outcomes(passed=7, deselected=unrecorded)  # not ~35,000 skips: one counted line
     result.stdout.fnmatch_lines([f"reqllm capabilities: 7 passed, 0 failed, {unrecorded} not recorded (deselected, "
                                  "no fixture; record with: pytest -m capability --reqllm-record=missing "
