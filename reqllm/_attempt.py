@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from . import telemetry
+from ._auth import AuthStep
 from ._http import Exchange
 from ._schema import ObjectSchema
 from ._stream import finish_response
@@ -36,9 +37,9 @@ class Attempt(Exchange):
 
     __slots__ = ("_answer", "id", "parent_id", "step")
 
-    def __init__(self, call: Call, protocol: Any, info: CallInfo, *, parent_id: int | None = None,
-                 step: int | None = None) -> None:
-        super().__init__(call, protocol, info)
+    def __init__(self, call: Call, protocol: Any, info: CallInfo, auth: AuthStep | None = None, *,
+                 parent_id: int | None = None, step: int | None = None) -> None:
+        super().__init__(call, protocol, info, auth)
         self.id = new_id()
         self.parent_id = parent_id
         self.step = step
@@ -49,7 +50,7 @@ class Attempt(Exchange):
            step: int | None = None) -> Attempt:
         """A fresh attempt like ``exchange`` (its own CallInfo, so hooks see one call per request)."""
         info = dataclasses.replace(exchange.info, hook_state=None)
-        return cls(call or exchange.call, exchange.protocol, info, parent_id=parent_id, step=step)
+        return cls(call or exchange.call, exchange.protocol, info, exchange.auth, parent_id=parent_id, step=step)
 
     def event(self, name: str, **fields: Any) -> None:
         """Emit a telemetry event tagged with this attempt's id, loop and step."""
