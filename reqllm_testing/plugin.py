@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import uuid
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ __all__ = ["fixtures_root", "record_mode", "reqllm_fixture", "run_id"]
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 _BLOCK = pytest.StashKey[contextlib.ExitStack]()
 _RUN_ID = pytest.StashKey[str]()
+_FIXTURE = pytest.StashKey[Any]()
 
 
 class _HookSpecs:
@@ -115,6 +117,18 @@ class _Summary:
     def __init__(self) -> None:
         self.counts = dict.fromkeys(self._ORDER, 0)
         self.not_written: list[tuple[str, str]] = []
+        #: Recordings of FixtureTransports never saved (a client never closed): reported, and the run fails.
+        self.unsaved: list[str] = []
+
+    @pytest.hookimpl(trylast=True)  # after the session-scoped fixtures are torn down (their clients closed)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if "reqllm_testing._unsaved" not in sys.modules:
+            return
+        from ._unsaved import take
+
+        self.unsaved = take()
+        if self.unsaved and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "teardown":
@@ -127,7 +141,11 @@ class _Summary:
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         c = self.counts
-        if not any(c.values()) or hasattr(config, "workerinput"):
+        if hasattr(config, "workerinput"):
+            return
+        for line in self.unsaved:
+            terminalreporter.write_line(f"reqllm: ERROR: {line}", red=True, bold=True)
+        if not any(c.values()):
             return
         for nodeid, path in self.not_written:
             kept = "the previous fixture is kept" if Path(path).exists() else "no fixture was written"
@@ -183,14 +201,25 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Check every ``reqllm`` marker, and that no two tests would share one fixture file by accident."""
+    owners: dict[str, str] = {}
     for item in items:
-        for marker in item.iter_markers("reqllm"):
-            from .pytest_fixture import check_marker
+        markers = list(item.iter_markers("reqllm"))
+        if not markers and "reqllm_fixture" not in getattr(item, "fixturenames", ()):
+            continue
+        from .pytest_fixture import check_marker, default_fixture_name
 
-            try:
-                check_marker(marker)
-            except ValueError as exc:
-                raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+        try:
+            options = [check_marker(marker) for marker in markers]
+        except ValueError as exc:
+            raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+        if options and "fixture" in options[0]:  # the closest marker names a fixture: shared on purpose
+            continue
+        name = default_fixture_name(item.nodeid)
+        other = owners.setdefault(name, item.nodeid)
+        if other != item.nodeid:
+            raise pytest.UsageError(f"{other} and {item.nodeid} would share the fixture file {name}.json; "
+                                    f"rename one, or share it on purpose: @pytest.mark.reqllm(fixture=...)")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -200,12 +229,33 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, Any, Any]:
+    """Recordings are written after the test's whole teardown, and only when nothing failed or errored."""
+    try:
+        result = yield
+    except BaseException:
+        fixture = item.stash.get(_FIXTURE, None)
+        if fixture is not None:
+            fixture.commit(ok=False)
+        raise
+    fixture = item.stash.get(_FIXTURE, None)
+    if fixture is not None:
+        reports = item.stash.get(_REPORTS, {})
+        fixture.commit(ok="call" in reports and all(r.passed for r in reports.values()))
+    return result
+
+
 @pytest.fixture
 def reqllm_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """Every reqllm call of the test is replayed from (with --reqllm-record: recorded into) its fixture."""
+    """Every reqllm call of the test is replayed from (with --reqllm-record: recorded into) its fixture.
+
+    Recordings are written after the test's teardown, when setup, call and teardown all passed.
+    """
     from .pytest_fixture import ReqLLMFixture, Settings
 
     fixture = ReqLLMFixture(request, Settings.from_config(request.config))
+    request.node.stash[_FIXTURE] = fixture
     fixture.start()
     yield fixture
     reports = request.node.stash.get(_REPORTS, {})

@@ -1,7 +1,8 @@
 """What the ``reqllm_fixture`` pytest fixture gives a test, and the settings it reads (imported lazily).
 
 The fixture file of a test is named after it: ``<fixtures dir>/<module path>/<test name>.json``,
-sanitized, with a hash when the name is long. ``reqllm_fixture.use("name")`` switches to the
+sanitized, with a short hash of the raw id when sanitizing changed it (so ``[a/b]`` and ``[a b]`` never
+share a file) or when the name is long. ``reqllm_fixture.use("name")`` switches to the
 shared fixture ``<fixtures dir>/name.json`` for a block.
 """
 
@@ -39,25 +40,45 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
 _MAX_NAME = 120
 
 
-def _sanitize(part: str) -> str:
+def _sanitize(part: str, plain: str | None = None) -> str:
+    """``part`` as a file name: unsafe characters become ``-``; when that loses information (the result
+    is not ``plain``, by default ``part`` itself), a short hash of ``part`` keeps distinct names distinct.
+
+    So ``a-b`` stays ``a-b`` while ``a/b``, ``a b`` and ``a?b`` become ``a-b-<hash>``, each its own.
+    """
     cleaned = _UNSAFE.sub("-", part).strip("-.") or "_"
+    if cleaned != (part if plain is None else plain):
+        cleaned = f"{cleaned}-{hashlib.sha256(part.encode()).hexdigest()[:8]}"
     if len(cleaned) > _MAX_NAME:
         digest = hashlib.sha256(part.encode()).hexdigest()[:12]
         cleaned = f"{cleaned[:_MAX_NAME - 13]}-{digest}"
     return cleaned
 
 
+def _test_name(rest: str) -> str:
+    """``TestA::test_b[x-1]`` -> ``TestA.test_b-x-1``: the file name a clean test id has always had."""
+    name = rest.replace("::", ".")
+    if name.endswith("]") and "[" in name:
+        head, _, param = name[:-1].partition("[")
+        return _sanitize(name, f"{head}-{param}")
+    return _sanitize(name)
+
+
 def default_fixture_name(nodeid: str) -> str:
-    """``tests/test_x.py::TestA::test_b[1]`` -> ``tests/test_x/TestA.test_b-1`` (hashed when long)."""
+    """``tests/test_x.py::TestA::test_b[1]`` -> ``tests/test_x/TestA.test_b-1``.
+
+    Hashed when long, and when sanitizing would give two ids one name (``[a/b]``, ``[a b]`` -> a hash each).
+    """
     module, _, rest = nodeid.partition("::")
     if module.endswith(".py"):
         module = module[:-3]
     segments = [_sanitize(s) for s in module.replace("\\", "/").split("/") if s not in ("", ".", "..")]
-    return "/".join([*segments, _sanitize(rest.replace("::", ".") or "module")])
+    return "/".join([*segments, _test_name(rest) if rest else "module"])
 
 
 def fixture_path(root: Path, name: str) -> Path:
-    """The file of fixture ``name`` under ``root`` (``a/b`` is a subdirectory; ``.json`` added)."""
+    """The file of fixture ``name`` under ``root`` (``a/b`` is a subdirectory; ``.json`` added; a segment
+    that is not a safe file name gets a hash of itself, so two names never share a file)."""
     if name.endswith(".json"):
         name = name[:-5]
     segments = [_sanitize(s) for s in name.replace("\\", "/").split("/") if s not in ("", ".", "..")]
@@ -133,6 +154,8 @@ class ReqLLMFixture:
         #: The scripts of ``script()`` calls, verified at teardown.
         self.scripts: list[Any] = []
         self._stack = contextlib.ExitStack()
+        self._failed = False
+        self._unused: set[int] = set()
         #: The session of the test's own fixture (``use()`` blocks have their own).
         self.session = self._new_session(self.name, shared=self._named)
 
@@ -203,43 +226,56 @@ class ReqLLMFixture:
 
         return FixtureTransport(self.session.path, inner=inner, session=self.session)
 
-    def finish(self, passed: bool) -> dict[str, int]:
-        """Fixture teardown: uninstall, write recordings if the test passed, check unused; returns counts."""
+    def finish(self, passed: bool) -> None:
+        """Fixture teardown: uninstall; when setup and call passed, fail on swallowed fixture errors,
+        unused interactions and unverified scripts. Nothing is written yet: see ``commit``."""
         self._stack.close()
-        counts = dict.fromkeys(SUMMARY_COUNTS, 0)
-        not_written: list[str] = []
+        self._failed = not passed
+        if not passed:
+            return
         failures: list[ReqLLMTestingError] = []
         for session in self.sessions:
-            written, unused = None, False
             try:
-                written = session.finish(ok=passed)
+                session.check()
             except UnusedInteractionsError as exc:
-                unused = True
+                self._unused.add(id(session))
                 failures.append(exc)
             except ReqLLMTestingError as exc:
                 failures.append(exc)
-            if session.missing:
-                counts["missing"] += 1
-            elif any(isinstance(e, FixtureMismatchError | DecodedMismatchError) for e in session.errors):
-                counts["mismatched"] += 1
-            elif unused:
-                counts["unused"] += 1
-            elif session.mode == "record" and written is not None:
-                counts["recorded"] += 1
-            elif session.mode == "record" and not passed:
-                counts["kept"] += 1
-                not_written.append(str(session.path))
-            elif session.mode == "replay" and session.served:
-                counts["replayed"] += 1
-        self._request.node.user_properties.append(("reqllm", counts))
-        if not_written:
-            self._request.node.user_properties.append(("reqllm_not_written", not_written))
-        for script in self.scripts if passed else ():
+        for script in self.scripts:
             try:
                 script.verify()
             except ReqLLMTestingError as exc:
                 failures.append(exc)
         if failures:
+            self._failed = True
             error = failures[0]
             pytest.fail(f"{type(error).__name__}: {error}", pytrace=False)
+
+    def commit(self, ok: bool) -> dict[str, int]:
+        """After the whole teardown of the test: write the recordings (and re-decoded parts) only when
+        setup, call and every teardown passed (``ok``); count what happened for the summary line."""
+        ok = ok and not self._failed
+        counts = dict.fromkeys(SUMMARY_COUNTS, 0)
+        not_written: list[str] = []
+        try:
+            for session in self.sessions:
+                written = session.write() if ok else None
+                if session.missing:
+                    counts["missing"] += 1
+                elif any(isinstance(e, FixtureMismatchError | DecodedMismatchError) for e in session.errors):
+                    counts["mismatched"] += 1
+                elif id(session) in self._unused:
+                    counts["unused"] += 1
+                elif session.mode == "record" and written is not None:
+                    counts["recorded"] += 1
+                elif session.mode == "record" and not ok:
+                    counts["kept"] += 1
+                    not_written.append(str(session.path))
+                elif session.mode == "replay" and session.served:
+                    counts["replayed"] += 1
+        finally:
+            self._request.node.user_properties.append(("reqllm", counts))
+            if not_written:
+                self._request.node.user_properties.append(("reqllm_not_written", not_written))
         return counts

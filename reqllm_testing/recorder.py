@@ -13,13 +13,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import httpx
 
+from . import _unsaved
 from .errors import NetworkBlockedError
 from .intercept import SEAM
 from .matching import Matcher
@@ -402,11 +405,16 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 class FixtureTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """Record or replay any httpx client's traffic: ``httpx.Client(transport=FixtureTransport("x.json"))``.
 
-    ``mode``: ``replay``, ``missing`` or ``record`` (see ``reqllm_testing.modes``); by default the
-    session's switch (``--reqllm-record``, else ``REQLLM_FIXTURES``, else replay); ``inner`` is the
-    transport recording sends through (a new ``HTTPTransport``/``AsyncHTTPTransport`` by default). A
-    recording is written by ``save()``, which closing the transport (or the client) does. No decoded
-    part is stored.
+    ``mode``: ``replay``, ``record`` or ``missing``; by default the session's switch (``--reqllm-record``,
+    else ``REQLLM_FIXTURES``, else replay); ``inner`` is the transport recording
+    sends through (a new ``HTTPTransport``/``AsyncHTTPTransport`` by default). No decoded part is stored.
+
+    A recording is written only when its owner ends without an exception: the transport's own
+    ``with`` block, the client's ``with`` block (httpx hands its exception to the transport), or
+    ``close()`` / ``aclose()`` called while no exception is being raised. A block that raises discards
+    it (a note on the exception says so); a recording never saved — a client never closed, or closed
+    while an exception was raised — is reported at the end of the pytest session (which then fails)
+    or on stderr at exit. Made by ``reqllm_fixture.transport()``, it follows the test's outcome instead.
     """
 
     def __init__(self, path: str | Path, mode: str | None = None, inner: httpx.BaseTransport |
@@ -416,9 +424,12 @@ class FixtureTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self.session = session or FixtureSession(path, resolve_mode(mode, path), timing=timing,
                                                  matcher=Matcher(tuple(ignore_fields)), allow_unused=True)
         self._own_session = session is None
+        self._ended = False
         self._delegate: RecordingTransport | ReplayTransport
         if self.session.mode == "record":
             self._delegate = RecordingTransport(self.session, inner, owns_inner=inner is None)
+            if self._own_session:
+                _unsaved.hold(self.session)
         else:
             self._delegate = ReplayTransport(self.session)
 
@@ -436,24 +447,68 @@ class FixtureTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return await self._delegate.handle_async_request(request)
 
     def save(self) -> Path | None:
-        """Write what was recorded (nothing in replay); the path written, if any."""
-        if self._own_session and self.session.mode == "record":
-            return self.session.save()
-        return None
+        """Write what was recorded (nothing in replay, nor when the test's fixture owns the recording)."""
+        if not self._own_session or self.session.mode != "record":
+            return None
+        self._ended = True
+        written = self.session.save()
+        _unsaved.release(self.session)
+        return written
+
+    def _end(self, error: BaseException | None, *, closing: bool = False) -> None:
+        """The owner ended: save without an exception; with one, discard (``closing``: keep it reported)."""
+        if self._ended or not self._own_session or self.session.mode != "record":
+            return
+        if error is None:
+            self.save()
+            return
+        count = len(self.session.entries)
+        if closing:  # close() while an exception is raised: not saved, and reported at the end
+            _unsaved.hold(self.session, f"the transport was closed while {type(error).__name__} was raised")
+            note = "reported at the end of the session"
+        else:
+            self._ended = True
+            _unsaved.release(self.session)
+            note = "the previous fixture is kept"
+        if count:
+            error.add_note(f"reqllm_testing: the recording of {count} interaction(s) into {self.session.path} "
+                           f"was not saved because of this exception ({note})")
 
     def unused(self) -> list[int]:
         """Positions of recorded interactions not served yet (replay)."""
         return self.session.unused()
 
+    def __enter__(self) -> FixtureTransport:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None = None, exc: BaseException | None = None,
+                 tb: TracebackType | None = None) -> None:
+        self._end(exc)
+        self._close_inner()
+
+    async def __aenter__(self) -> FixtureTransport:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None = None, exc: BaseException | None = None,
+                        tb: TracebackType | None = None) -> None:
+        self._end(exc)
+        await self._aclose_inner()
+
     def close(self) -> None:
-        """Save a recording and close the inner transport."""
-        self.save()
-        if isinstance(self._delegate, RecordingTransport):
-            self._delegate.close()
+        """Save a recording (unless an exception is being raised) and close the inner transport."""
+        self._end(sys.exception(), closing=True)
+        self._close_inner()
 
     async def aclose(self) -> None:
         """Async twin of ``close``."""
-        self.save()
+        self._end(sys.exception(), closing=True)
+        await self._aclose_inner()
+
+    def _close_inner(self) -> None:
+        if isinstance(self._delegate, RecordingTransport):
+            self._delegate.close()
+
+    async def _aclose_inner(self) -> None:
         if isinstance(self._delegate, RecordingTransport):
             await self._delegate.aclose()
 

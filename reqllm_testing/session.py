@@ -370,21 +370,28 @@ class FixtureSession:
 
     # -- the end --------------------------------------------------------------------------------
     def finish(self, ok: bool) -> Path | None:
-        """End of use: when ``ok``, write what was recorded (or re-decoded) and check for unused interactions.
+        """End of use: when ``ok``, check (``check``) then write what was recorded or re-decoded (``write``).
 
-        Returns the path written, if any. Raises the first fixture error the code swallowed, then
-        UnusedInteractionsError (unless ``allow_unused``).
+        Returns the path written, if any.
         """
         if not ok:
             return None
+        self.check()
+        return self.write()
+
+    def check(self) -> None:
+        """Raise the first fixture error the code swallowed, then UnusedInteractionsError (replay, unless
+        ``allow_unused``)."""
         if self.errors:
             raise self.errors[0]
+        if self.mode == "replay" and not self.allow_unused:
+            self.check_unused()
+
+    def write(self) -> Path | None:
+        """Write what was recorded, or the re-generated decoded parts; the path written, if any."""
         if self.mode == "record":
             return self.save()
-        written = self.save_decoded() if self._updated else None
-        if not self.allow_unused:
-            self.check_unused()
-        return written
+        return self.save_decoded() if self._updated else None
 
     def check_unused(self) -> None:
         """UnusedInteractionsError naming the recorded interactions that were never requested."""

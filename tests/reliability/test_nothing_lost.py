@@ -7,6 +7,7 @@ middle of a session or at random moments of a loop that writes a fixture again a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import signal
@@ -16,12 +17,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+import openai
 import pytest
 
 import reqllm
 import reqllm_testing
 from reqllm import errors
-from reqllm_testing import fixture_file
+from reqllm_testing import _unsaved, fixture_file
 
 from .faultserver import FaultServer, cut, reply, sse, stall
 from .payloads import CASES, OPENAI_CHAT, Case, encode
@@ -227,6 +230,202 @@ def test_a_failing_test_keeps_its_interactions_in_a_shared_fixture(
     server.close()
     monkeypatch.setenv("LOST_URL", "http://127.0.0.1:9/v1")
     pytester.runpytest_subprocess(*QUIET).assert_outcomes(passed=3)
+
+
+# -- a FixtureTransport recording: saved only when its owner ends without an exception ------------
+def _sdk_recording(server: FaultServer, path: Path) -> bytes:
+    """Record one plain httpx call into ``path`` through a FixtureTransport; the file's bytes."""
+    server.script(reply(200, OPENAI_CHAT.body))
+    with httpx.Client(transport=reqllm_testing.FixtureTransport(path, mode="record")) as client:
+        client.post(f"{server.url}/chat/completions", json={"q": "good"})
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("owner", ["transport", "client", "close-in-finally", "sdk-with"])
+def test_a_fixture_transport_in_a_block_that_raises_keeps_the_previous_fixture(
+        server: FaultServer, tmp_path: Path, owner: str) -> None:
+    path = tmp_path / "fixtures" / "sdk.json"
+    before = _sdk_recording(server, path)
+    server.script(reply(200, OPENAI_CHAT.body))
+    transport = reqllm_testing.FixtureTransport(path, mode="record")
+    with pytest.raises(RuntimeError, match="the test failed") as info:
+        if owner == "transport":
+            with transport, httpx.Client(transport=transport) as client:
+                client.post(f"{server.url}/chat/completions", json={"q": "bad"})
+                raise RuntimeError("the test failed")
+        elif owner == "client":
+            with httpx.Client(transport=transport) as client:
+                client.post(f"{server.url}/chat/completions", json={"q": "bad"})
+                raise RuntimeError("the test failed")
+        elif owner == "close-in-finally":
+            client = httpx.Client(transport=transport)
+            try:
+                client.post(f"{server.url}/chat/completions", json={"q": "bad"})
+                raise RuntimeError("the test failed")
+            finally:
+                client.close()
+        else:
+            with openai.OpenAI(base_url=server.url, api_key="test-key", max_retries=0,
+                               http_client=httpx.Client(transport=transport)) as sdk:
+                sdk.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "bad"}])
+                raise RuntimeError("the test failed")
+    assert path.read_bytes() == before
+    assert _listing(tmp_path / "fixtures") == ["sdk.json"]
+    assert any(f"recording of 1 interaction(s) into {path} was not saved" in n for n in info.value.__notes__)
+    if owner in ("close-in-finally", "sdk-with"):  # close() while raising: not saved, still reported at the end
+        assert [line.split(" (")[0] for line in _unsaved.take()] == [f"recording not saved: {path}"]
+    assert _unsaved.take() == []
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_fixture_transport_saves_when_its_block_ends_without_an_exception(
+        server: FaultServer, tmp_path: Path, mode: str) -> None:
+    path = tmp_path / "sdk.json"
+    server.script(reply(200, OPENAI_CHAT.body))
+    if mode == "sync":
+        with reqllm_testing.FixtureTransport(path, mode="record") as transport:
+            httpx.Client(transport=transport).post(f"{server.url}/chat/completions", json={"q": 1})
+    else:
+        async def main() -> None:
+            async with reqllm_testing.FixtureTransport(path, mode="record") as transport:
+                await httpx.AsyncClient(transport=transport).post(f"{server.url}/chat/completions", json={"q": 1})
+
+        asyncio.run(main())
+    assert [i["request"]["body"] for i in fixture_file.read(path).interactions] == [{"q": 1}]
+    assert _unsaved.take() == []
+
+
+NEVER_CLOSED = '''
+import os, sys
+import httpx
+import reqllm_testing
+
+client = httpx.Client(transport=reqllm_testing.FixtureTransport(sys.argv[2], mode="record"))
+client.post(sys.argv[1] + "/chat/completions", json={"q": 1})
+print("recorded", flush=True)
+'''
+
+NEVER_CLOSED_TESTS = '''
+import os
+import httpx
+import reqllm_testing
+
+CLIENTS = []
+
+
+def test_records_but_never_closes():
+    transport = reqllm_testing.FixtureTransport(os.environ["LOST_PATH"], mode="record")
+    CLIENTS.append(httpx.Client(transport=transport))
+    CLIENTS[-1].post(os.environ["LOST_URL"] + "/chat/completions", json={"q": 1})
+'''
+
+
+def test_a_recording_whose_client_is_never_closed_is_reported_not_dropped(
+        server: FaultServer, tmp_path: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "never.json"
+    server.script(reply(200, OPENAI_CHAT.body))
+    done = subprocess.run([sys.executable, "-W", "ignore::ResourceWarning", "-c", NEVER_CLOSED, server.url,
+                           str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout == "recorded\n"
+    assert done.stderr == (f"reqllm_testing: recording not saved: {path} (1 interaction(s)): its transport (or "
+                           "the client using it) was never closed; close the client (or use `with "
+                           "FixtureTransport(...)`) when the code under it succeeds, then record again\n")
+    assert not path.exists()
+
+    pytester.makepyfile(test_never=NEVER_CLOSED_TESTS)
+    monkeypatch.setenv("LOST_URL", server.url)
+    monkeypatch.setenv("LOST_PATH", str(path))
+    result = pytester.runpytest_subprocess(*QUIET, "-W", "ignore::ResourceWarning")
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([f"reqllm: ERROR: recording not saved: {path} (1 interaction(s)): its transport "
+                                 "(or the client using it) was never closed*"])
+    assert "reqllm_testing: recording not saved" not in result.stderr.str()  # reported once, not twice
+    assert not path.exists()
+
+
+FIXTURE_TRANSPORT_TESTS = '''
+import os
+import httpx
+
+
+def test_sdk_traffic(reqllm_fixture):
+    with httpx.Client(transport=reqllm_fixture.transport()) as client:
+        client.post(os.environ["LOST_URL"] + "/chat/completions", json={"q": os.environ["LOST_Q"]})
+    assert not os.environ.get("LOST_FAIL"), "failing on purpose"
+'''
+
+
+def test_a_transport_of_the_pytest_fixture_follows_the_test_outcome_not_the_client(
+        server: FaultServer, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    server.script(reply(200, OPENAI_CHAT.body))
+    pytester.makepyfile(test_sdk=FIXTURE_TRANSPORT_TESTS)
+    monkeypatch.setenv("LOST_URL", server.url)
+    monkeypatch.setenv("LOST_Q", "good")
+    monkeypatch.delenv("LOST_FAIL", raising=False)
+    path = pytester.path / "tests" / "fixtures" / "reqllm" / "test_sdk" / "test_sdk_traffic.json"
+    pytester.runpytest_subprocess(*QUIET, "--reqllm-record").assert_outcomes(passed=1)
+    before = path.read_bytes()
+    monkeypatch.setenv("LOST_Q", "bad")
+    monkeypatch.setenv("LOST_FAIL", "1")  # the client closed cleanly, but the test fails after it
+    pytester.runpytest_subprocess(*QUIET, "--reqllm-record").assert_outcomes(failed=1)
+    assert path.read_bytes() == before
+
+
+# -- errors after the call -----------------------------------------------------------------------
+TEARDOWN_TESTS = '''
+import os
+import pytest
+import reqllm
+
+
+@pytest.fixture
+def breaks_before():  # set up before reqllm_fixture, so torn down after it
+    yield
+    if os.environ.get("LOST_BREAK") == "before":
+        raise RuntimeError("teardown broke after the fixture was finished")
+
+
+@pytest.fixture
+def breaks_after(reqllm_fixture):  # set up after reqllm_fixture, so torn down before it
+    yield
+    if os.environ.get("LOST_BREAK") == "after":
+        raise RuntimeError("teardown broke before the fixture was finished")
+
+
+@pytest.fixture
+def breaks_setup():
+    yield
+    if os.environ.get("LOST_BREAK") == "setup":
+        raise RuntimeError("setup broke")
+
+
+def test_then_teardown(breaks_before, reqllm_fixture, breaks_after):
+    opts = {"base_url": os.environ["LOST_URL"], "api_key": "test-key", "max_retries": 0}
+    reqllm.generate_text("openai:gpt-4o-mini", os.environ["LOST_Q"], **opts)
+'''
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_test_that_passes_then_errors_in_teardown_keeps_the_previous_fixture(
+        server: FaultServer, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    server.script(reply(200, OPENAI_CHAT.body))
+    pytester.makepyfile(test_down=TEARDOWN_TESTS)
+    monkeypatch.setenv("LOST_URL", server.url)
+    monkeypatch.setenv("LOST_Q", "good")
+    monkeypatch.delenv("LOST_BREAK", raising=False)
+    path = pytester.path / "tests" / "fixtures" / "reqllm" / "test_down" / "test_then_teardown.json"
+    pytester.runpytest_subprocess(*QUIET, "--reqllm-record").assert_outcomes(passed=1)
+    before = path.read_bytes()
+
+    monkeypatch.setenv("LOST_Q", "bad")
+    monkeypatch.setenv("LOST_BREAK", where)
+    result = pytester.runpytest_subprocess(*QUIET, "--reqllm-record")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["reqllm: not written: test failed: test_down.py::test_then_teardown*kept)",
+                                 "reqllm: 0 replayed, 0 recorded, 0 missing, 1 kept"])
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == ["test_then_teardown.json"]
 
 
 # -- a stream that breaks ------------------------------------------------------------------------

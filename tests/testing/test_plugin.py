@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -165,7 +166,8 @@ def test_record_then_replay_without_server_or_key(pytester: pytest.Pytester, mon
     assert response["events"][1]["data"]["choices"][0]["delta"]["content"] == "Echo:"
     assert interaction["meta"] == {"model": "openai:gpt-4o-mini", "operation": "chat", "stream": True,
                                    "protocol": "openai_chat", "provider": "openai",
-                                   "test": "test_e2e.py::test_stream"}
+                                   "test": "test_e2e.py::test_stream",
+                                   "decoded_from": interaction["meta"]["decoded_from"]}
     assert "authorization" not in interaction["request"]["headers"]
     assert interaction["request"]["body"]["stream"] is True
     text = (folder / "test_stream.json").read_text()
@@ -406,6 +408,74 @@ def pytest_reqllm_redact(interaction):
     for path in folder.iterdir():
         (item,) = json.loads(path.read_text())["interactions"]
         assert item["meta"]["redacted_by"] == "conftest" and "accept" not in item["request"]["headers"]
+
+
+COLLIDING = '''
+import os
+import pytest
+import reqllm
+
+OPTS = {"base_url": os.environ["LOOPBACK_URL"], "max_retries": 0, "api_key": "test-key"}
+
+
+@pytest.mark.parametrize("name", ["a/b", "a-b", "a b", "a?b"])
+def test_named(reqllm_fixture, name):
+    assert reqllm.generate_text("openai:gpt-4o-mini", "about " + name, **OPTS).text == "Echo: about " + name
+'''
+
+
+def test_ids_that_sanitize_alike_each_get_their_own_fixture(pytester: pytest.Pytester,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             openai_server: OpenAIServer) -> None:
+    pytester.makepyfile(test_ids=COLLIDING)
+    _env(monkeypatch, openai_server, pytester.path, None)
+    _run(pytester, "--reqllm-record").assert_outcomes(passed=4)
+    folder = _fixtures(pytester) / "test_ids"
+    files = sorted(p.name for p in folder.iterdir())
+    assert len(files) == 4 and "test_named-a-b.json" in files  # a clean id keeps its plain name
+    prompts = {json.loads((folder / f).read_text())["interactions"][0]["request"]["body"]["messages"][0]["content"]
+               for f in files}
+    assert prompts == {"about a/b", "about a-b", "about a b", "about a?b"}
+
+    openai_server.stop()
+    _env(monkeypatch, "http://127.0.0.1:9/v1", pytester.path, None)
+    _run(pytester).assert_outcomes(passed=4)
+    before = {f: (folder / f).read_bytes() for f in files}
+    again = OpenAIServer()  # re-recording one id leaves the files of the others alone
+    try:
+        _env(monkeypatch, again, pytester.path, None)
+        _run(pytester, "--reqllm-record", "test_ids.py::test_named[a?b]").assert_outcomes(passed=1)
+    finally:
+        again.stop()
+    assert sum(before[f] == (folder / f).read_bytes() for f in files) == 3
+    _env(monkeypatch, "http://127.0.0.1:9/v1", pytester.path, None)
+    _run(pytester).assert_outcomes(passed=4)
+
+
+class _Item:
+    """What the collection check reads of a collected test: its node id, markers and fixtures."""
+
+    def __init__(self, nodeid: str, *marks: pytest.MarkDecorator) -> None:
+        self.nodeid = nodeid
+        self.fixturenames = ["reqllm_fixture"]
+        self.marks = [m.mark for m in marks]
+
+    def iter_markers(self, name: str) -> list[pytest.Mark]:
+        return [m for m in self.marks if m.name == name]
+
+
+def test_two_tests_that_would_share_a_fixture_file_are_a_collection_error() -> None:
+    from reqllm_testing.plugin import pytest_collection_modifyitems
+
+    # ids from a collection plugin whose names meet once "../" is dropped (fixtures stay inside their root)
+    items: list[Any] = [_Item("test_t.py::test_x"), _Item("../test_t.py::test_x")]
+    with pytest.raises(pytest.UsageError, match=r"^test_t.py::test_x and ../test_t.py::test_x would share the "
+                       r"fixture file test_t/test_x.json; rename one, or share it on purpose: "
+                       r"@pytest.mark.reqllm\(fixture=...\)$"):
+        pytest_collection_modifyitems(items)
+    shared = pytest.mark.reqllm(fixture="shared")
+    pytest_collection_modifyitems([_Item("test_t.py::test_x", shared), _Item("../test_t.py::test_x", shared)])
+    pytest_collection_modifyitems([_Item(f"test_t.py::test_x[{i}]") for i in ("a/b", "a-b", "a b", "a?b")])
 
 
 def test_a_wrong_marker_argument_is_a_usage_error(pytester: pytest.Pytester) -> None:
