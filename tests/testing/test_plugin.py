@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from reqllm_testing.session import response_digest
+
 from .loopback import OpenAIServer
 
 CANARY = "sk" "-canary-7f3a9c1e5b2d4f6a8c0e"
@@ -167,7 +169,7 @@ def test_record_then_replay_without_server_or_key(pytester: pytest.Pytester, mon
     assert interaction["meta"] == {"model": "openai:gpt-4o-mini", "operation": "chat", "stream": True,
                                    "protocol": "openai_chat", "provider": "openai",
                                    "test": "test_e2e.py::test_stream",
-                                   "decoded_from": interaction["meta"]["decoded_from"]}
+                                   "decoded_from": response_digest(interaction["response"])}
     assert "authorization" not in interaction["request"]["headers"]
     assert interaction["request"]["body"]["stream"] is True
     text = (folder / "test_stream.json").read_text()
@@ -323,7 +325,7 @@ def test_parser_drift_fails_and_update_decoded_fixes_it(pytester: pytest.Pyteste
     path.write_text(json.dumps(doc))
     result = _run(pytester, "-k", "stream")
     result.assert_outcomes(failed=1, deselected=1)
-    result.stdout.fnmatch_lines(["*DecodedMismatchError: the current parser decodes interaction #0*",
+    result.stdout.fnmatch_lines(["*DecodedMismatchError: the parser changed: the recorded response of interaction #0*",
                                  "*Echo (old parser):*Echo:*", "*--reqllm-update-decoded*"])
     _run(pytester, "-k", "stream", "--reqllm-update-decoded").assert_outcomes(passed=1, deselected=1)
     assert json.loads(path.read_text())["interactions"][0]["decoded"]["chunks"][0]["text"] == "Echo:"
