@@ -46,7 +46,7 @@ ENV_PREFIX = {"llama": "REQLLM_LOCAL_", "python": "REQLLM_LOCAL_PYTHON_", "tools
               "gemini": "REQLLM_LOCAL_GEMINI_"}
 API_PATH = {"llama": "/v1", "python": "/v1", "tools": "/v1", "gemini": "/v1beta"}  # what the providers read
 TOOLS_TEMPLATE = Path(__file__).with_name("local_llm_tools.jinja")
-MAX_PREDICT = 256  # server-side cap on generated tokens: the base model never ends a turn by itself
+MAX_PREDICT = 256  # tokens for a request without max_tokens (a larger max_tokens still wins: measured)
 REASONING_BUDGET = 24  # tokens of <think> before llama-server forces </think> (the base model never closes it)
 XLLAMACPP_VERSION = "2026.10.11549"  # prebuilt CPU wheel of llama.cpp's server (build b11549)
 LITELLM_VERSION = "1.108.0"  # newest release whose [proxy] extra installs from PyPI (later ones need litellm-proxy)

@@ -1,8 +1,8 @@
 """The live tier (``pytest -m live``): record against a real LLM server on loopback, then replay.
 
-Starts llama.cpp's ``llama-server`` (twice: plain, and with ``scripts/local_llm_tools.jinja`` for tool
-calls and reasoning), llama-cpp-python's server and the LiteLLM proxy that speaks Gemini in front of the
-tools server (each built or installed once into a cache by ``scripts/local_llm.py``), records a sample of
+Starts llama.cpp's ``llama-server``, llama.cpp's server again from the ``xllamacpp`` wheel with
+``scripts/local_llm_tools.jinja`` (tool calls and reasoning) and llama-cpp-python's server (each built
+or installed once into a cache by ``scripts/local_llm.py``), records a sample of
 the capability suite into a temporary directory with ``pytest --reqllm-record``, stops the servers,
 replays that directory with the network unreachable, and checks that the replay decodes exactly what
 was recorded.
@@ -39,12 +39,9 @@ SAMPLE = [
     "local-llm-tools:gemma-3-270m-q4_k_m/stream_tool_calling",
     "local-llm-think:gemma-3-270m-q4_k_m/tool_calling",
     "local-llm-think-anthropic:gemma-3-270m-q4_k_m/stream_tool_calling",
-    "local-llm-think-responses:gemma-3-270m-q4_k_m/tool_calling",
-    "local-llm-gemini:gemma-3-270m-q4_k_m/stream_text",
-    "local-llm-gemini:gemma-3-270m-q4_k_m/tool_calling",
 ]
 SERVERS = {"llama": "REQLLM_LOCAL_BASE_URL", "python": "REQLLM_LOCAL_PYTHON_BASE_URL",
-           "tools": "REQLLM_LOCAL_TOOLS_BASE_URL", "gemini": "REQLLM_LOCAL_GEMINI_BASE_URL"}
+           "tools": "REQLLM_LOCAL_TOOLS_BASE_URL"}
 API_PATH = {"llama": "/v1", "python": "/v1", "tools": "/v1", "gemini": "/v1beta"}
 
 
