@@ -6,6 +6,7 @@
     ├── FixtureNotFoundError      replay needs a fixture file that does not exist (.path, .command)
     ├── FixtureCorruptError       not valid JSON, truncated, unknown version, a field off its schema
                                   (.json_path of the first bad field, .command that re-records it)
+    ├── FixturePermissionError    a fixture or its directory this OS user may not read or write (names it)
     ├── FixtureMismatchError      no recorded request matches the actual one (.diff vs the nearest)
     ├── DecodedMismatchError      a recorded response decodes differently now (.cause: edited / parser)
     ├── UnusedInteractionsError   recorded interactions the test never asked for
@@ -26,6 +27,7 @@ __all__ = [
     "FixtureCorruptError",
     "FixtureMismatchError",
     "FixtureNotFoundError",
+    "FixturePermissionError",
     "InvalidFieldPathError",
     "InvalidModeError",
     "NetworkBlockedError",
@@ -72,6 +74,10 @@ class FixtureCorruptError(ReqLLMTestingError):
         message = self.message.replace(self.command, command) if self.command else \
             f"{self.message}; re-record it with: {command}"
         return FixtureCorruptError(message, path=self.path, json_path=self.json_path, command=command)
+
+
+class FixturePermissionError(ReqLLMTestingError):
+    """The fixture (or its directory) exists but this OS user may not read or write it; names the path."""
 
 
 class FixtureMismatchError(ReqLLMTestingError):

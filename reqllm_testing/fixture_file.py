@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import fixture_schema
-from .errors import FixtureCorruptError
+from .errors import FixtureCorruptError, FixturePermissionError
 
 __all__ = [
     "FORMAT_VERSION",
@@ -30,13 +31,16 @@ __all__ = [
     "dumps",
     "file_lock",
     "load",
-    "lock_stem",
     "mark_written",
+    "marker",
     "new_document",
     "parse",
     "read",
+    "remove_run",
+    "run_dir",
     "save",
     "tool_version",
+    "write_marker",
     "written_by_run",
 ]
 
@@ -120,6 +124,8 @@ def read(path: str | Path) -> FixtureFile:
     path = Path(path)
     try:
         data = path.read_bytes()
+    except PermissionError as exc:
+        raise _denied(path, "read", exc) from None
     except OSError as exc:
         raise FixtureCorruptError(f"fixture {path} cannot be read: {exc}", path=path) from None
     return parse(data, path)
@@ -137,7 +143,10 @@ CACHE_BYTES = 32 * 1024 * 1024
 def load(path: str | Path) -> FixtureFile:
     """The parsed fixture at ``path``, cached per process by path, mtime and size (a bounded LRU)."""
     key = os.path.abspath(os.fspath(path))  # no Path() here: a cache hit costs a stat and little more
-    stat = os.stat(key)
+    try:
+        stat = os.stat(key)
+    except PermissionError as exc:
+        raise _denied(Path(path), "read", exc) from None
     stamp = (stat.st_mtime_ns, stat.st_size)
     hit = _cache.get(key)
     if hit is not None and hit[0] == stamp:
@@ -155,6 +164,22 @@ def load(path: str | Path) -> FixtureFile:
         while len(_cache) > 1 and (len(_cache) > CACHE_FILES or _cache_bytes[0] > CACHE_BYTES):
             _cache_bytes[0] -= _cache.popitem(last=False)[1][0][1]
     return fixture
+
+
+_umask_lock = threading.Lock()
+
+
+def _umask() -> int:
+    """The process's umask (read from /proc where possible: setting it to read it races with threads)."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status", encoding="ascii",
+                                                        errors="replace") as status:
+        for line in status:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    with _umask_lock:
+        current = os.umask(0o022)
+        os.umask(current)
+    return current
 
 
 def dumps(document: dict[str, Any]) -> str:
@@ -176,75 +201,133 @@ def save(path: str | Path, document: dict[str, Any], *, secrets: Iterable[str] =
     replaced before the bytes reach the disk.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = dumps(document)
     for secret in sorted(secrets, key=len, reverse=True):
         if len(secret) >= 8:
             for form in {secret, json.dumps(secret, ensure_ascii=False)[1:-1], json.dumps(secret)[1:-1]}:
                 text = text.replace(form, "REDACTED")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except PermissionError as exc:
+        raise _denied(path, "written", exc) from None
+    try:
+        if hasattr(os, "fchmod"):  # mkstemp makes 0600; a fixture gets what the umask gives any new file
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, PermissionError):
+            raise _denied(path, "written", exc) from None
         raise
     return path
 
 
-def _lock_dir() -> Path:
-    directory = Path(tempfile.gettempdir()) / "reqllm-fixture-locks"
-    directory.mkdir(exist_ok=True)
-    return directory
+def run_dir(run_id: str) -> Path:
+    """The private directory of recording run ``run_id``'s markers (removed at the end of the run)."""
+    return Path(tempfile.gettempdir()) / f"reqllm-run-{run_id}"
 
 
-def lock_stem(path: str | Path) -> Path:
-    """Where the lock and run marker of ``path`` live (outside the fixtures directory)."""
+def remove_run(run_id: str) -> None:
+    """Remove the markers of recording run ``run_id`` (the pytest plugin does at the end of a session)."""
+    shutil.rmtree(run_dir(run_id), ignore_errors=True)
+
+
+def marker(path: str | Path, run_id: str, kind: str) -> Path:
+    """The marker ``kind`` (``run``, ``fresh``) that recording run ``run_id`` keeps about ``path``."""
     digest = hashlib.sha256(os.path.abspath(path).encode()).hexdigest()[:24]
-    return _lock_dir() / digest
+    return run_dir(run_id) / f"{digest}.{kind}"
+
+
+def _mode(path: Path) -> str:
+    try:
+        stat = path.stat()
+    except OSError:
+        return "not accessible"
+    return f"owner uid {stat.st_uid}, mode {stat.st_mode & 0o7777:04o}"
+
+
+def _denied(path: Path, what: str, exc: OSError) -> FixturePermissionError:
+    """A permission problem on ``path`` (a fixture or its directory), as one error naming it."""
+    target = Path(exc.filename) if isinstance(exc.filename, str) else path
+    while not target.exists() and target.parent != target:  # a file not made yet: its directory refused
+        target = target.parent
+    return FixturePermissionError(
+        f"fixture {path} cannot be {what}: permission denied on {target} ({_mode(target)}, this process "
+        f"runs as uid {_uid()}); give this user access (e.g. chmod g+rwX or a+r), or record as its owner",
+        path=path)
+
+
+def _uid() -> str:
+    getuid = getattr(os, "getuid", None)
+    return str(getuid()) if getuid is not None else "?"
 
 
 @contextlib.contextmanager
 def file_lock(path: str | Path) -> Iterator[None]:
-    """An inter-process lock for writing ``path`` (pytest-xdist workers recording the same fixture)."""
-    lock_path = lock_stem(path).with_suffix(".lock")
-    with open(lock_path, "a+b") as handle:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows
-            import msvcrt
+    """An inter-process lock for writing ``path`` (pytest-xdist workers recording the same fixture).
 
-            handle.seek(0)
-            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined,unused-ignore]
-            try:
-                yield
-            finally:
-                handle.seek(0)
-                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined,unused-ignore]
-            return
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    On POSIX the lock is an ``flock`` on the fixture's directory, which every user who may write the
+    fixture can take and which leaves no file behind. Elsewhere, a lock file in the temporary directory.
+    """
+    path = Path(path)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        with _windows_lock(path):
+            yield
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path.parent, os.O_RDONLY)
+    except PermissionError as exc:
+        raise _denied(path, "locked for writing", exc) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _windows_lock(path: Path) -> Iterator[None]:  # pragma: no cover - Windows
+    import msvcrt
+
+    digest = hashlib.sha256(os.path.abspath(path).encode()).hexdigest()[:24]
+    lock_path = Path(tempfile.gettempdir()) / f"reqllm-lock-{digest}"
+    with open(lock_path, "a+b") as handle:
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined,unused-ignore]
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined,unused-ignore]
 
 
 def written_by_run(path: str | Path, run_id: str | None) -> bool:
     """True when ``path`` was last written by the recording run ``run_id`` (so it is appended to)."""
     if run_id is None:
         return False
-    marker = lock_stem(path).with_suffix(".run")
-    try:
-        return marker.read_text() == run_id and Path(path).exists()
-    except OSError:
-        return False
+    return marker(path, run_id, "run").exists() and Path(path).exists()
 
 
 def mark_written(path: str | Path, run_id: str | None) -> None:
     """Remember that the recording run ``run_id`` wrote ``path``."""
     if run_id is not None:
-        lock_stem(path).with_suffix(".run").write_text(run_id)
+        write_marker(path, run_id, "run", "")
+
+
+def write_marker(path: str | Path, run_id: str, kind: str, text: str) -> None:
+    """Write the marker ``kind`` of ``path`` for run ``run_id`` (its directory private to this user)."""
+    target = marker(path, run_id, kind)
+    target.parent.mkdir(mode=0o700, exist_ok=True)
+    target.write_text(text)

@@ -99,7 +99,7 @@ def run_id(config: pytest.Config) -> str:
     value = config.stash.get(_RUN_ID, None)
     if value is None:
         worker = getattr(config, "workerinput", None)
-        uid = worker.get("testrunuid") if isinstance(worker, dict) else None
+        uid = worker.get("reqllm_run_id") if isinstance(worker, dict) else None
         value = config.stash[_RUN_ID] = str(uid) if uid else uuid.uuid4().hex
     return value
 
@@ -194,10 +194,21 @@ def _record_command() -> str:
     return f"pytest --reqllm-record=missing {current}" if current else "pytest --reqllm-record=missing <test>"
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: every worker records under the controller's run id (its markers are removed once)."""
+    node.workerinput["reqllm_run_id"] = run_id(node.config)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     stack = config.stash.get(_BLOCK, None)
     if stack is not None:
         stack.close()
+    run = config.stash.get(_RUN_ID, None)
+    if run is not None and not hasattr(config, "workerinput"):  # the controller: the run is over
+        from .fixture_file import remove_run
+
+        remove_run(run)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

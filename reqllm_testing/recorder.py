@@ -451,9 +451,10 @@ class FixtureTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         if not self._own_session or self.session.mode != "record":
             return None
         self._ended = True
-        written = self.session.save()
-        _unsaved.release(self.session)
-        return written
+        try:
+            return self.session.save()
+        finally:  # written, or an error says why not: either way no longer silently unsaved
+            _unsaved.release(self.session)
 
     def _end(self, error: BaseException | None, *, closing: bool = False) -> None:
         """The owner ended: save without an exception; with one, discard (``closing``: keep it reported)."""

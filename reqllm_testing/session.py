@@ -434,34 +434,30 @@ class FixtureSession:
         if not interactions:
             return None
         with fixture_file.file_lock(self.path):
-            fresh = self._fresh_marker()
             earlier: list[dict[str, Any]] = []
             shared = self.shared and self.test_id is not None
             if shared:
-                earlier, kept_fresh = self._shared_earlier(fresh)
+                earlier, kept_fresh = self._shared_earlier()
             elif fixture_file.written_by_run(self.path, self.run_id):
                 earlier = fixture_file.read(self.path).interactions
             document = fixture_file.new_document(earlier + interactions, self.source)
             fixture_file.save(self.path, document, secrets=self.secrets)
             fixture_file.mark_written(self.path, self.run_id)
-            if shared:
-                fresh.write_text(f"{self.run_id} {kept_fresh + len(interactions)}")
+            if shared and self.run_id is not None:
+                fixture_file.write_marker(self.path, self.run_id, "fresh", str(kept_fresh + len(interactions)))
         return self.path
 
-    def _fresh_marker(self) -> Path:
-        """Where the number of trailing interactions written by this run of a shared fixture is kept."""
-        return fixture_file.lock_stem(self.path).with_suffix(".fresh")
-
-    def _shared_earlier(self, fresh: Path) -> tuple[list[dict[str, Any]], int]:
+    def _shared_earlier(self) -> tuple[list[dict[str, Any]], int]:
         """What a shared fixture keeps before this test's new interactions, and how many are from this run."""
         try:
             current = fixture_file.read(self.path).interactions if self.path.exists() else []
-        except ReqLLMTestingError:  # unreadable: replaced, as any fixture is
+        except FixtureCorruptError:  # corrupt: replaced, as any fixture is (a permission problem is raised)
             return [], 0
         count = 0
-        if fixture_file.written_by_run(self.path, self.run_id):
-            run, _, number = (fresh.read_text() if fresh.exists() else "").partition(" ")
-            count = int(number) if run == self.run_id and number.isdigit() else 0
+        if self.run_id is not None and fixture_file.written_by_run(self.path, self.run_id):
+            fresh = fixture_file.marker(self.path, self.run_id, "fresh")
+            number = fresh.read_text() if fresh.exists() else ""
+            count = int(number) if number.isdigit() else 0
         count = min(count, len(current))
         old, new = current[:len(current) - count], current[len(current) - count:]
         kept = [i for i in old if (i.get("meta") or {}).get("test") not in (None, self.test_id)]

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -184,4 +189,115 @@ def test_the_write_lock_and_run_marker(tmp_path: Path) -> None:
     assert fixture_file.written_by_run(path, "run-1")
     assert not fixture_file.written_by_run(path, "run-2")
     assert not fixture_file.written_by_run(path, None)
-    assert tmp_path not in fixture_file.lock_stem(path).parents  # locks never litter the fixtures dir
+    assert os.listdir(tmp_path) == ["shared.json"]  # locks and markers never litter the fixtures dir
+    marker = fixture_file.marker(path, "run-1", "run")
+    assert marker.parent == fixture_file.run_dir("run-1") and marker.parent.stat().st_mode & 0o777 == 0o700
+    fixture_file.remove_run("run-1")
+    assert not marker.parent.exists() and not fixture_file.written_by_run(path, "run-1")
+
+
+# -- several OS users on one machine ------------------------------------------------------------
+OTHER_USER = "reqllm-second-user"
+
+#: Record one interaction into argv[1] through a FixtureTransport under umask argv[2] (as some OS user).
+RECORD = """
+import os, sys, httpx, reqllm_testing
+os.umask(int(sys.argv[2], 8))
+handler = lambda request: httpx.Response(200, json={"user": os.getuid()})
+with httpx.Client(transport=reqllm_testing.FixtureTransport(sys.argv[1], mode="record",
+                                                            inner=httpx.MockTransport(handler))) as client:
+    client.get("https://api.example.com/v1/who")
+"""
+
+#: Replay argv[1]; print what happened (the error's type and message, or the answer).
+REPLAY = """
+import sys, httpx, reqllm_testing
+try:
+    with httpx.Client(transport=reqllm_testing.FixtureTransport(sys.argv[1], mode="replay")) as client:
+        print("ok", client.get("https://api.example.com/v1/who").json())
+except reqllm_testing.ReqLLMTestingError as exc:
+    print(type(exc).__name__, exc)
+"""
+
+
+#: Run as root, then become the second user (the interpreter may live where that user cannot read it).
+BECOME = """
+import os, pwd, sys, httpx, reqllm_testing, reqllm_testing.recorder, reqllm_testing.session
+import reqllm_testing.fixture_file, reqllm_testing.intercept, reqllm._transport, encodings.ascii, encodings.idna
+user = pwd.getpwnam(os.environ["REQLLM_TEST_USER"])
+os.setgroups([]); os.setgid(user.pw_gid); os.setuid(user.pw_uid)
+"""
+
+
+def _second_user() -> str | None:
+    """A real second OS user to record as (created once when the tests run as root); None otherwise."""
+    if getattr(os, "geteuid", lambda: -1)() != 0 or not shutil.which("useradd"):
+        return None
+    if subprocess.run(["id", "-u", OTHER_USER], capture_output=True, check=False).returncode != 0:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", OTHER_USER],
+                       check=True, capture_output=True)
+    return OTHER_USER
+
+
+def _as(user: str | None, code: str, *args: str, tmpdir: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` as ``user`` (None: this user), with ``tmpdir`` as its temporary directory."""
+    env = {**os.environ, "TMPDIR": str(tmpdir), "PYTHONPATH": str(Path(__file__).parents[2])}
+    if user:
+        env["REQLLM_TEST_USER"] = user
+    return subprocess.run([sys.executable, "-c", (BECOME if user else "") + code, *args], capture_output=True,
+                          text=True, env=env, timeout=120, check=False)
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A directory every user may write (as a team's checkout on a shared machine), with its own TMPDIR."""
+    folder = Path(tempfile.mkdtemp(prefix="reqllm-users-", dir="/tmp" if os.path.isdir("/tmp") else None))
+    try:
+        folder.chmod(0o1777)
+        (folder / "tmp").mkdir()
+        (folder / "tmp").chmod(0o1777)
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_two_os_users_record_into_one_directory_and_leave_nothing_behind(shared_dir: Path) -> None:
+    # With a real second user when the suite runs as root (useradd + runuser), else simulated by
+    # chmod: the lock directory a first user left behind is made unwritable.
+    other = _second_user()
+    tmpdir = shared_dir / "tmp"
+    if other is None:
+        (tmpdir / "reqllm-fixture-locks").mkdir(mode=0o555)  # what an earlier user's run left, 0755 theirs
+    first = _as(None, RECORD, str(shared_dir / "first.json"), "022", tmpdir=tmpdir)
+    assert first.returncode == 0, first.stderr
+    second = _as(other, RECORD, str(shared_dir / "second.json"), "027", tmpdir=tmpdir)
+    assert second.returncode == 0, second.stderr
+    assert (shared_dir / "first.json").stat().st_mode & 0o777 == 0o644  # what umask 022 says, not 0600
+    assert (shared_dir / "second.json").stat().st_mode & 0o777 == 0o640  # umask 027
+    if other is not None:
+        assert (shared_dir / "second.json").stat().st_uid != os.getuid()
+    # the other user replays the first user's fixture: readable, not "corrupt"
+    assert _as(other, REPLAY, str(shared_dir / "first.json"), tmpdir=tmpdir).stdout.startswith("ok {'user': ")
+    assert sorted(p.name for p in shared_dir.iterdir()) == ["first.json", "second.json", "tmp"]
+    assert [p.name for p in tmpdir.iterdir()] == ([] if other else ["reqllm-fixture-locks"])
+
+
+def test_a_permission_problem_is_reported_as_one_naming_the_path(shared_dir: Path) -> None:
+    other = _second_user()
+    tmpdir = shared_dir / "tmp"
+    private = shared_dir / "private.json"
+    assert _as(None, RECORD, str(private), "077", tmpdir=tmpdir).returncode == 0
+    if other is None:  # simulated: this user loses the right to read it
+        private.chmod(0o000)
+    replayed = _as(other, REPLAY, str(private), tmpdir=tmpdir).stdout
+    assert replayed.startswith(f"FixturePermissionError fixture {private} cannot be read: permission denied on "
+                               f"{private} (owner uid {os.getuid()}, mode 0")
+    assert "corrupt" not in replayed.lower()
+
+    closed = shared_dir / "closed"
+    closed.mkdir(mode=0o755 if other else 0o555)  # another user's directory (simulated: read-only)
+    recorded = _as(other, RECORD, str(closed / "x.json"), "022", tmpdir=tmpdir)
+    assert recorded.returncode == 1
+    assert (f"FixturePermissionError: fixture {closed / 'x.json'} cannot be written: permission denied on "
+            f"{closed} (owner uid {os.getuid()}, mode 0") in recorded.stderr, recorded.stderr
+    assert list(closed.iterdir()) == []
