@@ -11,9 +11,10 @@ exact bytes a provider speaking a given protocol sends.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from reqllm import ToolCall, Usage
 from reqllm._types import FinishReason
@@ -112,11 +113,22 @@ class Reply(BaseModel):
     error_after: int | None = Field(default=None, ge=0)
     error: Fault | None = None
     stall_after: int | None = Field(default=None, ge=0)
+    _fingerprint: str | None = PrivateAttr(default=None)
 
     def __init__(self, text: str | None = None, /, **data: Any) -> None:
         if text is not None:
             data["text"] = text
         super().__init__(**data)
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of the reply's content (seeds its generated ids; computed once)."""
+        private = self.__pydantic_private__  # read directly: pydantic's attribute path is slow
+        value = private.get("_fingerprint") if private is not None else None
+        if value is None:
+            value = hashlib.blake2b(self.model_dump_json().encode(), digest_size=16).hexdigest()
+            self._fingerprint = value
+        return value
 
     @field_validator("tool_calls", mode="before")
     @classmethod

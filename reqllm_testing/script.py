@@ -15,7 +15,6 @@ taking the parsed ``ScriptRequest`` and returning one of those. Works in sync an
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import inspect
 import json
 import math
@@ -31,7 +30,7 @@ from reqllm import Message, Tool
 
 from .errors import ScriptError, ScriptExhaustedError, UnusedScriptItemsError
 from .reply import Embeddings, Fault, Reply
-from .wire import Chunking, encode_embeddings, encode_fault, encode_filled, fill
+from .wire import Chunking, Templates, encode_embeddings, encode_fault
 from .wire_requests import detect, read_body
 
 __all__ = ["Item", "Script", "ScriptHook", "ScriptRequest"]
@@ -39,25 +38,55 @@ __all__ = ["Item", "Script", "ScriptHook", "ScriptRequest"]
 #: What a script item may be; a callable receives the ScriptRequest and returns one of the others.
 Item = Reply | Fault | Embeddings | str | Callable[["ScriptRequest"], Any]
 SCRIPT_VERSION = 1
+_VALUES = (Reply, Fault, Embeddings)
+_UNREAD = object()
+_MODEL_FIRST = b'{"model":"'
 
 
-@dataclasses.dataclass(slots=True)
 class ScriptRequest:
-    """One request as the script sees it: its protocol, model, conversation and tools, decoded."""
+    """One request as the script sees it: its protocol, model, conversation and tools, decoded.
 
-    protocol: str
-    operation: str
-    model: str | None
-    messages: list[Message]
-    tools: list[Tool]
-    stream: bool
-    body: Any
-    #: The request as it arrived (an ``httpx2.Request`` when an httpx2 client sent it; see ``http``).
-    raw: Any
-    #: Position of this request in the script (0-based).
-    index: int = 0
-    #: Texts to embed (embedding requests).
-    input: list[str] = dataclasses.field(default_factory=list)
+    ``messages`` and ``tools`` are decoded from the body on first use (most scripts never look).
+    """
+
+    __slots__ = ("_body", "_decoded", "index", "input", "model", "operation", "protocol", "raw", "stream")
+
+    def __init__(self, *, protocol: str, operation: str, model: str | None, stream: bool, body: Any, raw: Any,
+                 index: int = 0, input: list[str] | None = None) -> None:
+        self.protocol = protocol
+        self.operation = operation
+        self.model = model
+        self.stream = stream
+        self._body = body
+        #: The request as it arrived (an ``httpx2.Request`` when an httpx2 client sent it; see ``http``).
+        self.raw = raw
+        #: Position of this request in the script (0-based).
+        self.index = index
+        #: Texts to embed (embedding requests).
+        self.input: list[str] = input or []
+        self._decoded: tuple[list[Message], list[Tool]] | None = None
+
+    @property
+    def body(self) -> Any:
+        """The request's JSON body, parsed (None when it has none or it is not JSON)."""
+        if self._body is _UNREAD:
+            self._body = _body(self.raw)
+        return self._body
+
+    def _decode(self) -> tuple[list[Message], list[Tool]]:
+        if self._decoded is None:
+            self._decoded = ([], []) if self.operation == "embed" else read_body(self.protocol, self.body)
+        return self._decoded
+
+    @property
+    def messages(self) -> list[Message]:
+        """The conversation, as ``reqllm.Message`` s (tool calls and tool results included)."""
+        return self._decode()[0]
+
+    @property
+    def tools(self) -> list[Tool]:
+        """The tools the request offers, as ``reqllm.Tool`` s."""
+        return self._decode()[1]
 
     @property
     def http(self) -> httpx.Request:
@@ -85,7 +114,7 @@ class ScriptRequest:
 
 
 def _describe_item(item: Any) -> str:
-    if isinstance(item, Reply | Fault | Embeddings):
+    if isinstance(item, _VALUES):
         fields = item.model_dump(exclude_defaults=True)
         return f"{type(item).__name__}({', '.join(f'{k}={v!r}' for k, v in fields.items())})"[:200]
     return repr(item)[:200]
@@ -108,11 +137,23 @@ def _lib(request: Any) -> Any:
     return sys.modules[type(request).__module__.partition(".")[0]]
 
 
-def _prompt_tokens(messages: list[Message], tools: list[Tool]) -> int:
-    chars = sum(len(m.text) + len(m.thinking) + sum(len(json.dumps(c.arguments)) for c in m.tool_calls)
-                for m in messages)
-    chars += sum(len(json.dumps(t.parameters)) + len(t.name) + len(t.description) for t in tools)
-    return max(1, math.ceil(chars / 4))
+def _prompt_tokens(request: Any) -> int:
+    """A rough count of the request's tokens: four bytes of its body per token."""
+    return max(1, math.ceil(len(request.content) / 4))
+
+
+def _model_first(content: bytes) -> str | None:
+    """The model of a body that opens with it and has no ``"stream"`` key, read without parsing; else None."""
+    if not content.startswith(_MODEL_FIRST) or b'"stream"' in content:
+        return None
+    end = content.find(b'"', len(_MODEL_FIRST))
+    model = content[len(_MODEL_FIRST):end]
+    if end < 0 or b"\\" in model:
+        return None
+    try:
+        return model.decode()
+    except UnicodeDecodeError:
+        return None
 
 
 def parse(request: Any, index: int = 0) -> ScriptRequest:
@@ -124,6 +165,11 @@ def parse(request: Any, index: int = 0) -> ScriptRequest:
                           "(known: /chat/completions, /responses, /messages, :generateContent, "
                           ":streamGenerateContent, /embeddings, :embedContent, :batchEmbedContents)")
     protocol, operation, stream = endpoint
+    if protocol != "gemini" and operation == "chat":
+        quick = _model_first(request.content)
+        if quick is not None:  # most bodies say their model first and do not stream: no need to parse them
+            return ScriptRequest(protocol=protocol, operation=operation, model=quick, stream=False, body=_UNREAD,
+                                 raw=request, index=index)
     body = _body(request)
     model: str | None = None
     if protocol == "gemini":
@@ -133,8 +179,6 @@ def parse(request: Any, index: int = 0) -> ScriptRequest:
         model = body["model"]
     texts: list[str] = []
     if operation == "embed":
-        messages: list[Message] = []
-        tools: list[Tool] = []
         if isinstance(body, dict):
             raw = body.get("input") if protocol == "openai_chat" else None
             if isinstance(raw, str):
@@ -144,12 +188,10 @@ def parse(request: Any, index: int = 0) -> ScriptRequest:
             elif protocol == "gemini":
                 contents = [r.get("content") for r in body.get("requests") or ()] or [body.get("content")]
                 texts = ["".join(str(p.get("text") or "") for p in (c or {}).get("parts") or ()) for c in contents]
-    else:
-        messages, tools = read_body(protocol, body)
-        if protocol != "gemini":
-            stream = bool(isinstance(body, dict) and body.get("stream"))
-    return ScriptRequest(protocol=protocol, operation=operation, model=model, messages=messages, tools=tools,
-                         stream=stream, body=body, raw=request, index=index, input=texts)
+    elif protocol != "gemini":
+        stream = bool(isinstance(body, dict) and body.get("stream"))
+    return ScriptRequest(protocol=protocol, operation=operation, model=model, stream=stream, body=body, raw=request,
+                         index=index, input=texts)
 
 
 class Script(httpx.BaseTransport, httpx.AsyncBaseTransport):
@@ -165,13 +207,14 @@ class Script(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self.requests: list[ScriptRequest] = []
         self._position = 0
         self._lock = threading.Lock()
+        self._templates = Templates()
 
     # -- the transport -------------------------------------------------------------------------------
     def handle_request(self, request: Any) -> Any:
         """Answer one request of a sync httpx / httpx2 client."""
         request.read()
         parsed, item = self._next(request)
-        if callable(item) and not isinstance(item, Reply | Fault | Embeddings):
+        if callable(item) and not isinstance(item, _VALUES):
             item = item(parsed)
             if inspect.isawaitable(item):
                 raise ScriptError(f"script item {parsed.index} is an async function; a sync client sent "
@@ -182,7 +225,7 @@ class Script(httpx.BaseTransport, httpx.AsyncBaseTransport):
         """Answer one request of an async httpx / httpx2 client."""
         await request.aread()
         parsed, item = self._next(request)
-        if callable(item) and not isinstance(item, Reply | Fault | Embeddings):
+        if callable(item) and not isinstance(item, _VALUES):
             item = item(parsed)
             if inspect.isawaitable(item):
                 item = await item
@@ -222,13 +265,12 @@ class Script(httpx.BaseTransport, httpx.AsyncBaseTransport):
         if parsed.operation == "embed":
             raise ScriptError(f"script item {parsed.index} is a Reply, but the request asks for embeddings: "
                               f"{parsed.describe()}; use Embeddings([...])")
-        filled = fill(item, parsed.protocol, model=parsed.model,
-                      prompt_tokens=_prompt_tokens(parsed.messages, parsed.tools), seq=parsed.index)
         include_usage = True
         if parsed.protocol == "openai_chat" and isinstance(parsed.body, dict):
             include_usage = bool((parsed.body.get("stream_options") or {}).get("include_usage"))
-        encoded = encode_filled(filled, item, stream=parsed.stream, chunking=self.chunking,
-                                include_usage=include_usage)
+        encoded = self._templates.encode(item, parsed.protocol, stream=parsed.stream, chunking=self.chunking,
+                                         include_usage=include_usage, model=parsed.model,
+                                         prompt_tokens=_prompt_tokens(parsed.raw), seq=parsed.index)
         if parsed.protocol == "gemini" and parsed.stream and parsed.raw.url.params.get("alt") != "sse":
             encoded = _json_array(encoded)
         return encoded.response(parsed.raw, lib)

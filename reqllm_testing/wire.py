@@ -19,6 +19,7 @@ reasons each can say — another is a ``ScriptError``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import hashlib
 import json
@@ -44,6 +45,7 @@ __all__ = [
     "Chunking",
     "Encoded",
     "Filled",
+    "Templates",
     "WireProtocol",
     "encode",
     "encode_embeddings",
@@ -82,12 +84,8 @@ _ALNUM = string.ascii_letters + string.digits
 _PIECE = re.compile(r"\s*\S{1,12}|\s+")
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _google_dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ": "))
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_google_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ": ")).encode
 
 
 def _pieces(text: str) -> list[str]:
@@ -97,6 +95,26 @@ def _pieces(text: str) -> list[str]:
 
 def _tokens(text: str) -> int:
     return math.ceil(len(text) / 4)
+
+
+_SLOT = "\ue000\ue001\ue002"  # private-use characters: in no provider's structure
+_NUMBER = 987654321012345678
+
+
+def _spliced(make: Callable[[str, int], str], pieces: list[str], start: int = 0) -> list[str]:
+    """``[make(piece, start + i) ...]``, with the event encoded once: each piece's JSON string (and its
+    sequence number) is spliced into the event's text, so a stream of many deltas encodes fast."""
+    if len(pieces) < 4:
+        return [make(piece, start + i) for i, piece in enumerate(pieces)]
+    slot = _dumps(_SLOT)
+    head, found, tail = make(_SLOT, _NUMBER).partition(slot)
+    number = str(_NUMBER)
+    if not found or slot in tail:
+        return [make(piece, start + i) for i, piece in enumerate(pieces)]
+    if number in head or number in tail:
+        return [head.replace(number, str(start + i)) + _dumps(piece) + tail.replace(number, str(start + i))
+                for i, piece in enumerate(pieces)]
+    return [head + _dumps(piece) + tail for piece in pieces]
 
 
 # -- filling in what a reply leaves out -------------------------------------------------------------
@@ -118,30 +136,32 @@ class Filled:
     ids: Callable[[str, int], str]
 
 
+_TO_ALNUM = bytes.maketrans(b"+/", b"xz")
+
+
 def _id_maker(seed: str) -> Callable[[str, int], str]:
-    rng = random.Random(hashlib.sha256(seed.encode()).hexdigest())
-    cache: dict[tuple[str, int], str] = {}
+    """Ids from a seed: the same reply at the same script position gets the same ids (reproducible runs)."""
+    counter = [0]
 
     def make(prefix: str, length: int) -> str:
-        key = (prefix, len(cache))
-        cache[key] = prefix + "".join(rng.choice(_ALNUM) for _ in range(length))
-        return cache[key]
+        counter[0] += 1
+        digest = hashlib.blake2b(f"{seed}|{counter[0]}".encode(), digest_size=48).digest()
+        return prefix + base64.b64encode(digest)[:length].translate(_TO_ALNUM).decode()
 
     return make
 
 
 def fill(reply: Reply, protocol: str, *, model: str | None = None, prompt_tokens: int | None = None,
-         seq: int = 0) -> Filled:
+         seq: int = 0, ids: Callable[[str, int], str] | None = None) -> Filled:
     """Decide what ``reply`` leaves open, for ``protocol``; ``seq`` (the script position) varies the ids."""
     _check_protocol(protocol)
     finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
     if finish not in FINISH_REASONS[protocol]:
         raise ScriptError(f"the {protocol} protocol has no finish reason for {finish!r}; it can say "
                           f"{', '.join(sorted(FINISH_REASONS[protocol]))}")
-    ids = _id_maker(f"{protocol}|{seq}|{reply.model_dump_json()}")
-    response_id = reply.id or {
-        "openai_chat": lambda: ids("chatcmpl-", 29), "openai_responses": lambda: ids("resp_", 48),
-        "anthropic": lambda: ids("msg_01", 22), "gemini": lambda: ids("", 22)}[protocol]()
+    if ids is None:
+        ids = _id_maker(f"{protocol}|{seq}|{reply.fingerprint}")
+    response_id = reply.id or _response_id(protocol, ids)
     calls: list[ToolCall] = []
     wire_ids: list[bool] = []
     for position, call in enumerate(reply.tool_calls):
@@ -150,7 +170,9 @@ def fill(reply: Reply, protocol: str, *, model: str | None = None, prompt_tokens
         if not call_id:
             call_id = (f"call_{response_id}_{position}" if protocol == "gemini"
                        else ids("toolu_01", 22) if protocol == "anthropic" else ids("call_", 24))
-        calls.append(call.model_copy(update={"id": call_id}))
+            call = ToolCall.model_construct(id=call_id, name=call.name, arguments=call.arguments,
+                                            metadata=call.metadata)
+        calls.append(call)
     usage = reply.usage or _count(reply, prompt_tokens)
     if not usage.total_tokens:
         usage = usage.model_copy(update={"total_tokens": usage.input_tokens + usage.output_tokens})
@@ -159,13 +181,20 @@ def fill(reply: Reply, protocol: str, *, model: str | None = None, prompt_tokens
                   reply.model or model or DEFAULT_MODELS[protocol], response_id, signature, ids)
 
 
+def _response_id(protocol: str, ids: Callable[[str, int], str]) -> str:
+    if protocol == "openai_chat":
+        return ids("chatcmpl-", 29)
+    if protocol == "openai_responses":
+        return ids("resp_", 48)
+    return ids("msg_01", 22) if protocol == "anthropic" else ids("", 22)
+
+
 def _count(reply: Reply, prompt_tokens: int | None) -> Usage:
     arguments = sum(_tokens(_dumps(c.arguments)) + 1 for c in reply.tool_calls)
     reasoning = _tokens(reply.thinking)
     output = _tokens(reply.text) + reasoning + arguments
     prompt = 10 if prompt_tokens is None else prompt_tokens
-    return Usage(input_tokens=prompt, output_tokens=output, total_tokens=prompt + output,
-                 reasoning_tokens=reasoning)
+    return Usage(input_tokens=prompt, output_tokens=output, total_tokens=prompt + output, reasoning_tokens=reasoning)
 
 
 def _check_protocol(protocol: str) -> None:
@@ -207,13 +236,15 @@ def _chat_events(f: Filled, include_usage: bool) -> list[str]:
 
     events = [chunk({"role": "assistant", "content": "" if f.text or not f.tool_calls else None,
                      "refusal": None})]
-    events += [chunk({"reasoning_content": p}) for p in _pieces(f.thinking)]
-    events += [chunk({"content": p}) for p in _pieces(f.text)]
+    events += _spliced(lambda p, _: chunk({"reasoning_content": p}), _pieces(f.thinking))
+    events += _spliced(lambda p, _: chunk({"content": p}), _pieces(f.text))
     for index, call in enumerate(f.tool_calls):
         events.append(chunk({"tool_calls": [{"index": index, "id": call.id, "type": "function",
                                              "function": {"name": call.name, "arguments": ""}}]}))
-        events += [chunk({"tool_calls": [{"index": index, "function": {"arguments": p}}]})
-                   for p in _pieces(_dumps(call.arguments))]
+        def fragment(piece: str, _: int, index: int = index) -> str:
+            return chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+
+        events += _spliced(fragment, _pieces(_dumps(call.arguments)))
     events.append(chunk({}, FINISH_REASONS["openai_chat"][f.finish_reason]))
     if include_usage:
         last = {"id": f.id, "object": "chat.completion.chunk", "created": CREATED, "model": f.model,
@@ -263,9 +294,16 @@ def _responses_body(f: Filled, items: list[dict[str, Any]] | None = None, *, don
 def _responses_events(f: Filled) -> list[str]:
     events: list[str] = []
 
+    def event(kind: str, sequence: int, **fields: Any) -> str:
+        return f"event: {kind}\ndata: {_dumps({'type': kind, 'sequence_number': sequence, **fields})}\n\n"
+
     def emit(kind: str, **fields: Any) -> None:
-        data = {"type": kind, "sequence_number": len(events), **fields}
-        events.append(f"event: {kind}\ndata: {_dumps(data)}\n\n")
+        events.append(event(kind, len(events), **fields))
+
+    def deltas(kind: str, pieces: list[str], **fields: Any) -> None:
+        logprobs = fields.pop("logprobs", None)  # after the delta, where OpenAI puts it
+        extra = {} if logprobs is None else {"logprobs": logprobs}
+        events.extend(_spliced(lambda p, n: event(kind, n, **fields, delta=p, **extra), pieces, len(events)))
 
     emit("response.created", response=_responses_body(f, done=False))
     emit("response.in_progress", response=_responses_body(f, done=False))
@@ -276,8 +314,7 @@ def _responses_events(f: Filled) -> list[str]:
             emit("response.output_item.added", output_index=index, item={**item, "summary": []})
             part: dict[str, Any] = {"type": "summary_text", "text": ""}
             emit("response.reasoning_summary_part.added", **at, summary_index=0, part=part)
-            for piece in _pieces(f.thinking):
-                emit("response.reasoning_summary_text.delta", **at, summary_index=0, delta=piece)
+            deltas("response.reasoning_summary_text.delta", _pieces(f.thinking), **at, summary_index=0)
             emit("response.reasoning_summary_text.done", **at, summary_index=0, text=f.thinking)
             emit("response.reasoning_summary_part.done", **at, summary_index=0, part={**part, "text": f.thinking})
         elif item["type"] == "message":
@@ -285,15 +322,13 @@ def _responses_events(f: Filled) -> list[str]:
                  item={**item, "status": "in_progress", "content": []})
             part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
             emit("response.content_part.added", **at, content_index=0, part=part)
-            for piece in _pieces(f.text):
-                emit("response.output_text.delta", **at, content_index=0, delta=piece, logprobs=[])
+            deltas("response.output_text.delta", _pieces(f.text), **at, content_index=0, logprobs=[])
             emit("response.output_text.done", **at, content_index=0, text=f.text, logprobs=[])
             emit("response.content_part.done", **at, content_index=0, part={**part, "text": f.text})
         else:
             emit("response.output_item.added", output_index=index,
                  item={**item, "status": "in_progress", "arguments": ""})
-            for piece in _pieces(item["arguments"]):
-                emit("response.function_call_arguments.delta", **at, delta=piece)
+            deltas("response.function_call_arguments.delta", _pieces(item["arguments"]), **at)
             emit("response.function_call_arguments.done", **at, arguments=item["arguments"])
         emit("response.output_item.done", output_index=index, item=item)
     body = _responses_body(f, items)
@@ -330,8 +365,15 @@ def _anthropic_message(f: Filled, *, done: bool = True) -> dict[str, Any]:
 def _anthropic_events(f: Filled) -> list[str]:
     events: list[str] = []
 
+    def event(kind: str, **fields: Any) -> str:
+        return f"event: {kind}\ndata: {_dumps({'type': kind, **fields})}\n\n"
+
     def emit(kind: str, **fields: Any) -> None:
-        events.append(f"event: {kind}\ndata: {_dumps({'type': kind, **fields})}\n\n")
+        events.append(event(kind, **fields))
+
+    def deltas(index: int, kind: str, field: str, pieces: list[str]) -> None:
+        events.extend(_spliced(lambda p, _: event("content_block_delta", index=index,
+                                                  delta={"type": kind, field: p}), pieces))
 
     emit("message_start", message=_anthropic_message(f, done=False))
     for index, block in enumerate(_anthropic_blocks(f)):
@@ -346,15 +388,13 @@ def _anthropic_events(f: Filled) -> list[str]:
         if index == 0:
             events.append('event: ping\ndata: {"type": "ping"}\n\n')
         if kind == "thinking":
-            for piece in _pieces(block["thinking"]):
-                emit("content_block_delta", index=index, delta={"type": "thinking_delta", "thinking": piece})
+            deltas(index, "thinking_delta", "thinking", _pieces(block["thinking"]))
             emit("content_block_delta", index=index, delta={"type": "signature_delta", "signature": f.signature})
         elif kind == "text":
-            for piece in _pieces(block["text"]):
-                emit("content_block_delta", index=index, delta={"type": "text_delta", "text": piece})
+            deltas(index, "text_delta", "text", _pieces(block["text"]))
         else:
-            for piece in ["", *_pieces(json.dumps(block["input"], ensure_ascii=False))]:
-                emit("content_block_delta", index=index, delta={"type": "input_json_delta", "partial_json": piece})
+            deltas(index, "input_json_delta", "partial_json", ["", *_pieces(json.dumps(block["input"],
+                                                                                       ensure_ascii=False))])
         emit("content_block_stop", index=index)
     usage = _anthropic_usage(f.usage)
     emit("message_delta", delta={"stop_reason": FINISH_REASONS["anthropic"][f.finish_reason], "stop_sequence": None},
@@ -408,15 +448,16 @@ def _gemini_body(f: Filled) -> dict[str, Any]:
 
 
 def _gemini_events(f: Filled) -> list[str]:
-    groups: list[list[dict[str, Any]]] = [[{"text": p, "thought": True}] for p in _pieces(f.thinking)]
-    groups += [[{"text": p}] for p in _pieces(f.text)]
-    if f.tool_calls:
-        groups.append(_gemini_calls(f))
-    if not groups:
-        groups.append([{"text": ""}])
-    last = len(groups) - 1
-    return [f"data: {_google_dumps(_gemini_response(f, parts, done=i == last))}\r\n\r\n"
-            for i, parts in enumerate(groups)]
+    def chunk(parts: list[dict[str, Any]], done: bool) -> str:
+        return f"data: {_google_dumps(_gemini_response(f, parts, done=done))}\r\n\r\n"
+
+    thoughts, texts = _pieces(f.thinking), _pieces(f.text)
+    final: list[dict[str, Any]] = (_gemini_calls(f) if f.tool_calls else [{"text": texts.pop()}] if texts
+                                   else [{"text": thoughts.pop(), "thought": True}] if thoughts else [{"text": ""}])
+    events = _spliced(lambda p, _: chunk([{"text": p, "thought": True}], False), thoughts)
+    events += _spliced(lambda p, _: chunk([{"text": p}], False), texts)
+    events.append(chunk(final, True))
+    return events
 
 
 # -- errors ------------------------------------------------------------------------------------------------
@@ -463,7 +504,7 @@ def _error_object(fault: Fault, protocol: str) -> dict[str, Any]:
 def _error_headers(fault: Fault, protocol: str) -> dict[str, str]:
     headers = {"content-type": "application/json" if protocol != "gemini" else "application/json; charset=UTF-8"}
     if fault.retry_after is not None:
-        headers["retry-after"] = f"{math.ceil(fault.retry_after)}"
+        headers["retry-after"] = f"{fault.retry_after:g}"
         if protocol.startswith("openai"):
             headers["retry-after-ms"] = f"{round(fault.retry_after * 1000)}"
     headers.update(_id_headers(protocol))
@@ -511,9 +552,25 @@ class Encoded:
         """An ``httpx.Response`` (or an ``httpx2`` one, with ``lib=httpx2``) serving these chunks."""
         if self.tail == "end" and len(self.chunks) <= 1 and "text/event-stream" not in self.headers.get(
                 "content-type", ""):
-            return lib.Response(self.status, headers=self.headers, content=b"".join(self.chunks), request=request)
+            body = self.chunks[0] if self.chunks else b""
+            headers = _prepared(lib, {**self.headers, "content-length": str(len(body))})
+            return lib.Response(self.status, headers=headers, stream=lib.ByteStream(body), request=request)
         stream = _stream_class(lib)(self.chunks, self.tail, request)
-        return lib.Response(self.status, headers=self.headers, stream=stream, request=request)
+        return lib.Response(self.status, headers=_prepared(lib, self.headers), stream=stream, request=request)
+
+
+_PREPARED: dict[tuple[Any, tuple[tuple[str, str], ...]], Any] = {}
+
+
+def _prepared(lib: Any, headers: dict[str, str]) -> Any:
+    """``lib.Headers(headers)``, normalized once per distinct set (a response copies what it is given)."""
+    key = (lib, tuple(headers.items()))
+    prepared = _PREPARED.get(key)
+    if prepared is None:
+        prepared = lib.Headers(headers)
+        if len(_PREPARED) < 1024:
+            _PREPARED[key] = prepared
+    return prepared
 
 
 _STREAM_CLASSES: dict[Any, type] = {}
@@ -589,33 +646,85 @@ def _content_type(protocol: str, stream: bool) -> str:
     return "application/json; charset=UTF-8" if protocol == "gemini" else "application/json"
 
 
-def encode_filled(f: Filled, reply: Reply, *, stream: bool, chunking: Chunking = "natural",
-                  include_usage: bool = True) -> Encoded:
-    """The answer for a filled reply (``reply`` gives its faults)."""
+def _natural(f: Filled, *, stream: bool, include_usage: bool) -> tuple[dict[str, str], list[bytes]]:
+    """Headers and the natural chunks (one per SSE event; a body is one) of a filled reply."""
     protocol = f.protocol
-    if reply.error is not None and not stream:
-        return encode_fault(reply.error, protocol)
     headers = {"content-type": _content_type(protocol, stream), **_id_headers(protocol)}
     if stream:
         events = (_chat_events(f, include_usage) if protocol == "openai_chat"
                   else _responses_events(f) if protocol == "openai_responses"
                   else _anthropic_events(f) if protocol == "anthropic" else _gemini_events(f))
         headers["transfer-encoding"] = "chunked"
-        natural = [e.encode() for e in events]
-    else:
-        body = (_chat_body(f) if protocol == "openai_chat" else _responses_body(f) if protocol == "openai_responses"
-                else _anthropic_message(f) if protocol == "anthropic" else _gemini_body(f))
-        natural = [(_google_dumps(body) if protocol == "gemini" else _dumps(body)).encode()]
+        return headers, [e.encode() for e in events]
+    body = (_chat_body(f) if protocol == "openai_chat" else _responses_body(f) if protocol == "openai_responses"
+            else _anthropic_message(f) if protocol == "anthropic" else _gemini_body(f))
+    return headers, [(_google_dumps(body) if protocol == "gemini" else _dumps(body)).encode()]
+
+
+def _broken(headers: dict[str, str], natural: list[bytes], reply: Reply, protocol: str,
+            chunking: Chunking) -> Encoded:
+    """The answer with the reply's fault applied (counted in natural chunks), cut into reads."""
     tail: Tail = "end"
     if reply.error_after is not None and reply.error is not None:
-        natural = [*natural[:reply.error_after],
-                   _stream_error(reply.error, protocol, reply.error_after).encode()]
+        natural = [*natural[:reply.error_after], _stream_error(reply.error, protocol, reply.error_after).encode()]
     elif reply.cut_after is not None and reply.cut_after < len(natural):
         natural, tail = natural[:reply.cut_after], "cut"
     elif reply.stall_after is not None and reply.stall_after < len(natural):
         natural, tail = natural[:reply.stall_after], "stall"
-    chunks = _rechunk(natural, chunking)
-    return Encoded(200, headers, chunks, tail)
+    return Encoded(200, headers, _rechunk(natural, chunking), tail)
+
+
+def encode_filled(f: Filled, reply: Reply, *, stream: bool, chunking: Chunking = "natural",
+                  include_usage: bool = True) -> Encoded:
+    """The answer for a filled reply (``reply`` gives its faults)."""
+    if reply.error is not None and not stream:
+        return encode_fault(reply.error, f.protocol)
+    headers, natural = _natural(f, stream=stream, include_usage=include_usage)
+    return _broken(headers, natural, reply, f.protocol, chunking)
+
+
+class Templates:
+    """Encoded answers kept per reply and request shape, so serving a reply again costs a few id
+    substitutions instead of an encoding (a Script serves the same reply to many requests)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._cache: dict[tuple[Any, ...], tuple[dict[str, str], list[bytes], list[tuple[str, int, str]]]] = {}
+
+    def encode(self, reply: Reply, protocol: str, *, stream: bool, chunking: Chunking, include_usage: bool,
+               model: str | None, prompt_tokens: int | None, seq: int) -> Encoded:
+        """What ``encode_filled(fill(reply, ..., seq=seq), ...)`` gives, byte for byte."""
+        if reply.error is not None and not stream:
+            return encode_fault(reply.error, protocol)
+        key = (reply.fingerprint, protocol, stream, include_usage, model, prompt_tokens)
+        entry = self._cache.get(key)
+        if entry is None:
+            made: list[tuple[str, int, str]] = []
+            rng = random.Random(reply.fingerprint)
+
+            def placeholder(prefix: str, length: int) -> str:
+                value = prefix + "".join(rng.choice(_ALNUM) for _ in range(length))
+                made.append((prefix, length, value))
+                return value
+
+            filled = fill(reply, protocol, model=model, prompt_tokens=prompt_tokens, ids=placeholder)
+            headers, natural = _natural(filled, stream=stream, include_usage=include_usage)
+            if len(self._cache) >= self.size:
+                self._cache.clear()
+            entry = self._cache[key] = (headers, natural, made)
+        headers, natural, made = entry
+        real = _id_maker(f"{protocol}|{seq}|{reply.fingerprint}")
+        pairs = [(value.encode(), real(prefix, length).encode()) for prefix, length, value in made]
+        if pairs:
+            natural = [_substitute(chunk, pairs) for chunk in natural]
+        return _broken(dict(headers), natural, reply, protocol, chunking)
+
+
+def _substitute(chunk: bytes, pairs: list[tuple[bytes, bytes]]) -> bytes:
+    for old, new in pairs:
+        if old in chunk:
+            chunk = chunk.replace(old, new)
+    return chunk
 
 
 def encode_fault(fault: Fault, protocol: str) -> Encoded:
@@ -655,10 +764,13 @@ def encode(reply: Reply | Fault, protocol: WireProtocol | str, *, stream: bool =
            include_usage: bool = True) -> httpx.Response:
     """The exact response a provider speaking ``protocol`` sends for ``reply`` (or a fault), headers included."""
     if isinstance(reply, Fault):
-        response: httpx.Response = encode_fault(reply, protocol).response()
-        return response
-    if not isinstance(reply, Reply):
+        encoded = encode_fault(reply, protocol)
+    elif isinstance(reply, Reply):
+        filled = fill(reply, protocol, model=model, prompt_tokens=prompt_tokens)
+        encoded = encode_filled(filled, reply, stream=stream, chunking=chunking, include_usage=include_usage)
+    else:
         raise ScriptError(f"encode takes a Reply or a fault, got {type(reply).__name__}")
-    filled = fill(reply, protocol, model=model, prompt_tokens=prompt_tokens)
-    response = encode_filled(filled, reply, stream=stream, chunking=chunking, include_usage=include_usage).response()
+    response: httpx.Response = encoded.response()
+    if isinstance(response.stream, httpx.ByteStream):
+        response.read()  # a plain body: readable at once, as ``httpx.Response(content=...)`` is
     return response

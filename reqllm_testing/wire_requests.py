@@ -212,7 +212,8 @@ def _gemini(body: Mapping[str, Any]) -> tuple[list[Message], list[Tool]]:
             for part in parts:
                 call = part.get("functionCall") or part.get("function_call")
                 if isinstance(call, Mapping):
-                    calls.append(ToolCall(id=call.get("id") or "", name=call.get("name") or "",
+                    # Gemini usually sends no call ids; calls and results pair by name.
+                    calls.append(ToolCall(id=call.get("id") or call.get("name") or "", name=call.get("name") or "",
                                           arguments=dict(call.get("args") or {})))
                 elif part.get("thought"):
                     content.append(ThinkingPart(text=part.get("text") or ""))

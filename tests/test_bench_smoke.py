@@ -45,6 +45,13 @@ def test_in_process_sections_run_and_agree_with_the_floor(tmp_path: Path) -> Non
     assert f"reqllm, last of {QUICK.large[-1]:,}, per call (file loaded)" in names
 
 
+def test_the_script_section_runs_and_serves_what_the_floor_serves(tmp_path: Path) -> None:
+    results = bench_run.run_sections(["script"], QUICK, tmp_path)
+    _check(results, {"8"})
+    assert {r.target for r in results if r.versus == "floor"} == {1.2}
+    assert "body: Script (parse request, encode reply)" in [r.name for r in results]
+
+
 def test_process_sections_run(tmp_path: Path) -> None:
     results = bench_run.run_sections(["startup", "memory", "matrix"], QUICK, tmp_path)
     _check(results, {"4", "5", "6"})

@@ -192,3 +192,42 @@ def test_a_reply_breaks_one_way_at_most_and_faults_validate() -> None:
         Reply("x", finish_reason="tool_calls")
     with pytest.raises(ValueError, match="400-599"):
         http_error(200)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("stream", [False, True], ids=["body", "stream"])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_templates_serve_exactly_what_encoding_gives(protocol: str, stream: bool, data: st.DataObject) -> None:
+    from reqllm_testing.wire import Templates, encode_filled
+
+    reply, templates = data.draw(replies(protocol)), Templates()
+    for seq in (0, 1, 0, 7):  # a miss, then hits at other positions
+        made = templates.encode(reply, protocol, stream=stream, chunking="natural", include_usage=True, model="m",
+                                prompt_tokens=9, seq=seq)
+        direct = encode_filled(fill(reply, protocol, model="m", prompt_tokens=9, seq=seq), reply, stream=stream)
+        assert made.chunks == direct.chunks and made.headers == direct.headers
+
+
+def test_the_same_reply_twice_in_a_script_gets_fresh_ids() -> None:
+    from reqllm_testing import Script
+
+    reply = Reply(tool_calls=[("f", {})])
+    client = httpx.Client(transport=Script([reply, reply]))
+    first, second = (decode_with(client) for _ in range(2))
+    assert first.tool_calls[0].id != second.tool_calls[0].id and first.id != second.id
+
+
+def decode_with(client: httpx.Client) -> reqllm.Response:
+    return reqllm.generate_text("openai:gpt-4o-mini", "hi", http_client=client, api_key=KEY)
+
+
+@settings(max_examples=50, deadline=None)
+@given(pieces=st.lists(texts, max_size=8), start=st.integers(0, 10**6))
+def test_spliced_events_are_the_events_encoded_one_by_one(pieces: list[str], start: int) -> None:
+    from reqllm_testing.wire import _dumps, _spliced
+
+    def make(piece: str, n: int) -> str:
+        return f"event: x\ndata: {_dumps({'type': 'x', 'sequence_number': n, 'delta': piece, 'n': [n]})}\n\n"
+
+    assert _spliced(make, pieces, start) == [make(p, start + i) for i, p in enumerate(pieces)]
