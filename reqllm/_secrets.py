@@ -18,7 +18,7 @@ import base64
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 
 __all__ = [
     "MIN_SECRET_LENGTH",
@@ -43,7 +43,7 @@ MIN_SECRET_LENGTH = 8
 NON_SECRET_HEADERS = frozenset({
     "content-type", "accept", "accept-encoding", "accept-language", "anthropic-version", "anthropic-beta",
     "openai-beta", "host", "content-length", "connection", "transfer-encoding", "user-agent", "expect",
-    "cache-control", "te", "keep-alive",
+    "cache-control", "te", "keep-alive", "x-amz-date", "x-amz-content-sha256", "x-amzn-trace-id",
 })
 _NON_SECRET_PREFIXES = ("x-stainless-",)
 #: Query parameters that carry credentials.
@@ -105,7 +105,8 @@ def url_secrets(url: str) -> set[str]:
     userinfo = _USERINFO.match(url)
     if userinfo is not None:
         found.add(userinfo.group(2))
-        found.update(p for p in userinfo.group(2).split(":", 1)[1:] if p)
+        for password in userinfo.group(2).split(":", 1)[1:]:
+            found |= {password, unquote(password)}
     try:
         query = urlsplit(url).query
     except ValueError:  # not a URL urllib can split (an unclosed IPv6 bracket): no parameters to read

@@ -1,23 +1,43 @@
-"""Keeping secrets off disk: header allow-lists, ``key=`` parameters (in URLs and JSON request bodies),
-literal key values (also percent-encoded), user rules.
+"""Keeping secrets off disk: header allow-lists, URL userinfo and ``key=`` parameters, credential-named
+body fields, literal secret values in every encoding an echo may use, user rules.
+
+What a secret is comes from ``reqllm._secrets`` (the same rules the core uses to keep secrets out of
+its errors): the value of every request header not on ``NON_SECRET_HEADERS``, a URL's userinfo and
+``key=``-style parameters, string values under credential-named keys at any depth of a request body.
 
 Order when a fixture is written: headers are filtered as interactions are recorded; at save time the
 user's rules run (``add_redaction`` and the ``pytest_reqllm_redact`` hook), then every known secret
 value is replaced wherever it appears — JSON bodies, SSE events, raw byte chunks (also when a value
-is split across two chunks) and URLs.
+is split across two chunks) and URLs — raw, percent-encoded, JSON-escaped and base64-encoded.
+In replay, ``scrub_request_body`` applies the same replacement to the live request before it is
+matched, so a call whose recording was scrubbed still finds it.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from reqllm._secrets import (
+    MIN_SECRET_LENGTH,
+    NON_SECRET_HEADERS,
+    PLACEHOLDER,
+    SECRET_PARAMS,
+    body_secrets,
+    header_secrets,
+    secret_forms,
+    strip_userinfo,
+    url_secrets,
+)
 
 __all__ = [
     "AUTH_HEADERS",
     "MIN_SECRET_LENGTH",
+    "NON_SECRET_HEADERS",
     "PLACEHOLDER",
     "REQUEST_HEADERS",
     "RESPONSE_HEADERS",
@@ -32,23 +52,21 @@ __all__ = [
     "remove_redaction",
     "scrub",
     "scrub_patterns",
+    "scrub_request_body",
+    "scrub_request_url",
     "secrets_from_body",
     "secrets_from_headers",
 ]
 
-PLACEHOLDER = "REDACTED"
 #: Request headers kept in a fixture (auth never is: anything not listed is dropped).
 REQUEST_HEADERS = frozenset({"content-type", "accept", "anthropic-version", "anthropic-beta", "openai-beta"})
 #: Response headers kept: what the core reads (retry hints) and the body's type. No cookies, org/project
 #: ids, request ids or rate-limit counters.
 RESPONSE_HEADERS = frozenset({"content-type", "retry-after", "retry-after-ms", "x-should-retry"})
-#: Headers that carry credentials; their values are collected as secrets to scrub everywhere.
+#: Well-known credential headers (never stored). The value of EVERY request header not on
+#: ``NON_SECRET_HEADERS`` is a secret, these included.
 AUTH_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "x-goog-api-key", "api-key",
                           "x-amz-security-token", "cookie"})
-#: Query parameters that carry credentials.
-SECRET_PARAMS = frozenset({"key", "api_key", "apikey", "api-key", "access_token", "token"})
-#: Shorter values are not treated as secrets (replacing "test" everywhere would wreck a fixture).
-MIN_SECRET_LENGTH = 8
 
 #: A rule gets one interaction (a JSON-ready dict) and returns it changed (or None: changed in place).
 RedactionRule = Callable[[dict[str, Any]], "dict[str, Any] | None"]
@@ -88,8 +106,12 @@ def filter_headers(headers: Iterable[tuple[str, str]], allow: frozenset[str]) ->
 
 
 def redact_url(url: str) -> str:
-    """``url`` with the values of credential query parameters replaced."""
-    parts = urlsplit(url)
+    """``url`` without its userinfo (``user:password@``) and with credential query parameters replaced."""
+    url = strip_userinfo(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not splittable (an unclosed IPv6 bracket): nothing more to find
+        return url
     if not parts.query:
         return url
     pairs = parse_qsl(parts.query, keep_blank_values=True)
@@ -100,37 +122,15 @@ def redact_url(url: str) -> str:
 
 
 def secrets_from_headers(headers: Iterable[tuple[str, str]], url: str = "") -> set[str]:
-    """Credential values found in request headers and ``key=``-style query parameters."""
-    found: set[str] = set()
-    for name, value in headers:
-        if name.lower() in AUTH_HEADERS and value:
-            found.add(value)
-            scheme, _, token = value.partition(" ")
-            if token and scheme.lower() in ("bearer", "basic", "token"):
-                found.add(token.strip())
-    query = urlsplit(url).query
-    if query:
-        found.update(v for k, v in parse_qsl(query) if k.lower() in SECRET_PARAMS and v)
-    return {s for s in found if len(s) >= MIN_SECRET_LENGTH and s != PLACEHOLDER}
+    """Secret values of a request: every header not on ``NON_SECRET_HEADERS`` (and the token after
+    ``Bearer``/``Basic``), the URL's userinfo and its ``key=``-style query parameters."""
+    return header_secrets(headers) | (url_secrets(url) if url else set())
 
 
 def secrets_from_body(body: Any) -> set[str]:
-    """Credential values in a parsed JSON request body: string fields named like ``key=`` parameters
-    (``api_key``, ``key``, ``access_token``...), at any depth."""
-    found: set[str] = set()
-    stack = [body]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, dict):
-            for name, inner in value.items():
-                if isinstance(inner, str):
-                    if str(name).lower() in SECRET_PARAMS:
-                        found.add(inner)
-                else:
-                    stack.append(inner)
-        elif isinstance(value, list):
-            stack.extend(value)
-    return {s for s in found if len(s) >= MIN_SECRET_LENGTH and s != PLACEHOLDER}
+    """String values under keys that name a credential (``auth_token``, ``secret_key``, ``password``,
+    ``signature``...), at any depth of a parsed request body."""
+    return body_secrets(body)
 
 
 def _replace_all(text: str, secrets: tuple[str, ...]) -> str:
@@ -259,12 +259,66 @@ def _scrub_eventstream(chunks: list[Any], secrets: tuple[str, ...]) -> list[Any]
     return result
 
 
+@functools.lru_cache(maxsize=256)
+def _forms(secrets: frozenset[str]) -> tuple[str, ...]:
+    """``secret_forms`` of a set of secrets, computed once per distinct set (replay asks once per call)."""
+    return secret_forms(secrets)
+
+
+@functools.lru_cache(maxsize=256)
+def _byte_forms(secrets: frozenset[str]) -> tuple[bytes, ...]:
+    return tuple(form.encode("utf-8") for form in _forms(secrets))
+
+
+def scrub_request_body(body: Any, secrets: Iterable[str], content: bytes | None = None) -> Any:
+    """A parsed request body as a recording stores it: every secret value replaced (the live request is
+    scrubbed with this before it is matched in replay). ``content``, the raw body, lets the usual case
+    (no secret in it) be decided with a few byte searches. Returns ``body`` itself when nothing changes."""
+    if body is None:
+        return body
+    key = secrets if isinstance(secrets, frozenset) else frozenset(secrets)
+    if content is not None and not any(form in content for form in _byte_forms(key)):
+        return body
+    values = _forms(key)
+    if values and isinstance(body, str | dict | list) and _holds(body, values):
+        return _walk(body, values)
+    return body
+
+
+def scrub_request_url(url: str, secrets: Iterable[str]) -> str:
+    """A live request's URL as a recording stores it (userinfo, credential parameters and secret values
+    gone), for matching in replay."""
+    key = secrets if isinstance(secrets, frozenset) else frozenset(secrets)
+    url = redact_url(url)
+    if any(form in url for form in _forms(key)):
+        url = _walk(url, _forms(key))
+    return url
+
+
+def _holds(value: Any, forms: tuple[str, ...]) -> bool:
+    """Whether any string (or key) inside ``value`` holds one of ``forms``."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if any(form in item for form in forms):
+                return True
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                if isinstance(key, str) and any(form in key for form in forms):
+                    return True
+                if isinstance(inner, str | dict | list):
+                    stack.append(inner)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def scrub(interaction: dict[str, Any], secrets: Iterable[str]) -> dict[str, Any]:
-    """A copy of ``interaction`` with every secret value (and credential URL parameter) replaced."""
-    kept = {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH and s != PLACEHOLDER}
-    # also as a URL carries them (a server echoing the request URL): percent-encoded, + for spaces
-    kept |= {form for s in kept for form in (quote(s, safe=""), quote_plus(s))}
-    values = tuple(sorted(kept, key=len, reverse=True))
+    """A copy of ``interaction`` with every secret value replaced — raw, percent-encoded (a server echoing
+    the URL), JSON-escaped and base64 (see ``reqllm._secrets.secret_forms``) — and the URL's userinfo and
+    credential parameters removed."""
+    values = _forms(frozenset(secrets))
     request = interaction.get("request")
     if isinstance(request, dict) and isinstance(request.get("url"), str):
         interaction = {**interaction, "request": {**request, "url": redact_url(request["url"])}}
@@ -293,6 +347,7 @@ SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("aws access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
     ("google oauth token", re.compile(r"\bya29\.[0-9A-Za-z_\-]{20,}")),
     ("bearer token", re.compile(r"Bearer\s+(?!REDACTED)[A-Za-z0-9._~+/\-]{12,}=*")),
+    ("password in a url", re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@\"':]*:(?!REDACTED@)[^\s/?#@\"']+@")),
 )
 
 

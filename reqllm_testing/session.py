@@ -40,6 +40,8 @@ from .redaction import (
     filter_headers,
     redact_url,
     scrub,
+    scrub_request_body,
+    scrub_request_url,
     secrets_from_body,
 )
 from .redaction import secrets_from_headers as _secrets_from_headers
@@ -250,8 +252,8 @@ class FixtureSession:
         """Consume the next recorded interaction matching ``request``; FixtureMismatchError otherwise."""
         __tracebackhide__ = True
         index = self.index()
-        body = parse_body(request.content)
-        key = self.matcher.key(request.method, str(request.url), body)
+        url, body = self.scrubbed(request, parse_body(request.content), call)
+        key = self.matcher.key(request.method, url, body)
         with self._lock:
             positions = index.by_key.get(key)
             if positions:
@@ -268,10 +270,22 @@ class FixtureSession:
                     return position
         raise self._raise(self._mismatch(request, body, key, index, exhausted=bool(positions)))
 
+    def scrubbed(self, request: httpx.Request, body: Any, call: Any = None) -> tuple[str, Any]:
+        """The live request's URL and body as its recording stores them: the secrets it carries (and those
+        seen earlier in this session) replaced, exactly as ``recorded()`` replaced them when it was written."""
+        found = _secrets_from_headers(request.headers.multi_items(), str(request.url)) | secrets_from_body(body)
+        with self._lock:
+            if call is not None:
+                self.secrets.update(call.secrets)
+            self.secrets.update(found)
+            secrets = frozenset(self.secrets)
+        return scrub_request_url(str(request.url), secrets), scrub_request_body(body, secrets, request.content)
+
     def _mismatch(self, request: httpx.Request, body: Any, key: str, index: Index, *,
                   exhausted: bool) -> FixtureMismatchError:
         fixture = self.fixture()
-        what = describe_request(request.method, str(request.url), body)
+        url = redact_url(str(request.url))  # what an error shows holds no secret
+        what = describe_request(request.method, url, body)
         command = self.rerecord_command
         rerecord = f"\nRe-record with: {command}" if command else ""
         if exhausted:
@@ -295,7 +309,7 @@ class FixtureSession:
                                         path=self.path)
         recorded = fixture.interactions[nearest]["request"]
         diff = diff_text(request_view(recorded["method"], recorded["url"], recorded.get("body")),
-                         request_view(request.method, str(request.url), body))
+                         request_view(request.method, url, body))
         fields = self.matcher.ignore_fields
         ignore = f" (ignored fields: {', '.join(fields)})" if fields else ""
         return FixtureMismatchError(

@@ -104,11 +104,14 @@ def sse_event(data: Any, event: str | None = None) -> bytes:
 
 
 def sse(events: list[bytes], *, delay: float = 0.0, end: str = "clean", gzip: bool = False,
-        status: int = 200) -> Action:
+        status: int = 200, read: threading.Event | None = None) -> Action:
     """A chunked ``text/event-stream``, one chunk per event, ``delay`` seconds apart.
 
     ``end``: "clean" (the zero-length last chunk), "reset" (TCP RST after the events), "stall"
-    (keep the connection open, send nothing more).
+    (keep the connection open, send nothing more). ``read``: an event the client's side sets once it
+    has taken the events; the end waits for it (up to 10 s). Without it, a RST that reaches the
+    client's kernel before the client read the last events discards them (Linux drops unread data
+    on a reset), so under CPU load a test would see fewer chunks than were sent.
     """
 
     def act(conn: Conn, seen: Seen) -> None:
@@ -123,6 +126,8 @@ def sse(events: list[bytes], *, delay: float = 0.0, end: str = "clean", gzip: bo
                 conn.wait(delay)
             data = packer.compress(event) + packer.flush(zlib.Z_SYNC_FLUSH) if packer else event
             conn.write(b"%x\r\n%s\r\n" % (len(data), data))
+        if read is not None:
+            read.wait(10)
         if end == "reset":
             conn.reset()
             return

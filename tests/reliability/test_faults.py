@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -59,14 +61,18 @@ def generate(mode: str, model: str, **options: Any) -> reqllm.Response:
     return asyncio.run(reqllm.agenerate_text(model, "Say hello", **options))
 
 
-def stream(mode: str, model: str, **options: Any) -> tuple[list[reqllm.StreamChunk], Any]:
-    """Every chunk a stream yields, then its final Response or the ReqLLMError it raised."""
+def stream(mode: str, model: str, *, seen: Callable[[list[reqllm.StreamChunk]], None] | None = None,
+           **options: Any) -> tuple[list[reqllm.StreamChunk], Any]:
+    """Every chunk a stream yields, then its final Response or the ReqLLMError it raised (``seen`` is
+    called with the chunks so far after each one)."""
     chunks: list[reqllm.StreamChunk] = []
     if mode == "sync":
         s = reqllm.stream_text(model, "Say hello", **options)
         try:
             for chunk in s:
                 chunks.append(chunk)
+                if seen is not None:
+                    seen(chunks)
             return chunks, s.to_response()
         except reqllm.ReqLLMError as exc:
             assert s.chunks == chunks, "the stream keeps what it yielded"
@@ -77,6 +83,8 @@ def stream(mode: str, model: str, **options: Any) -> tuple[list[reqllm.StreamChu
         try:
             async for chunk in s:
                 chunks.append(chunk)
+                if seen is not None:
+                    seen(chunks)
             return await s.to_response()
         except reqllm.ReqLLMError as exc:
             assert s.chunks == chunks, "the stream keeps what it yielded"
@@ -230,8 +238,9 @@ def test_a_body_cut_once_then_complete_succeeds(server: FaultServer) -> None:
 
 @SYNC_ASYNC
 def test_a_stream_reset_mid_way_yields_its_chunks_then_a_typed_error(server: FaultServer, mode: str) -> None:
-    server.script(sse(events(OPENAI_CHAT, 3), delay=0.02, end="reset"))
-    chunks, result = stream(mode, CHAT, **opts(server))
+    read = threading.Event()
+    server.script(sse(events(OPENAI_CHAT, 3), delay=0.02, end="reset", read=read))
+    chunks, result = stream(mode, CHAT, seen=lambda got: texts(got) == "Hello" and read.set(), **opts(server))
     assert isinstance(result, errors.APIConnectionError), result
     assert texts(chunks) == "Hello"
     assert result.chunks == chunks
@@ -490,8 +499,10 @@ def test_every_protocol_reports_a_stream_cut_before_its_terminal_event(server: F
 def test_every_protocol_keeps_the_chunks_of_a_stream_reset_mid_way(server: FaultServer, case: Case,
                                                                    mode: str) -> None:
     needs(case)
-    server.script(sse(events(case, HELLO[case.protocol]), end="reset"))
-    chunks, result = stream(mode, case.model, **opts(server, **case.options))
+    read = threading.Event()  # the reset comes once the client has the chunks: deterministic under load
+    server.script(sse(events(case, HELLO[case.protocol]), end="reset", read=read))
+    chunks, result = stream(mode, case.model, seen=lambda got: texts(got) == "Hello" and read.set(),
+                            **opts(server, **case.options))
     assert isinstance(result, errors.APIConnectionError), result
     assert texts(chunks) == "Hello" and result.chunks == chunks
 

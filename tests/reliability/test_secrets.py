@@ -199,6 +199,10 @@ POSITIONS: dict[str, Callable[[str], dict[str, Any]]] = {
     "api-key": lambda key: {"headers": {"api-key": key}},
     "query ?key=": lambda key: {"params": {"key": key, "alt": "sse"}},
     "json body field": lambda key: {"json": {"api_key": key, "input": "hello"}},
+    "custom header": lambda key: {"headers": {"x-acme-key": key}},
+    "cookie": lambda key: {"headers": {"cookie": f"session={key}"}},
+    "basic auth": lambda key: {"auth": ("me", key)},
+    "credential field at depth": lambda key: {"json": {"input": "hello", "ctx": [{"auth_token": key}]}},
 }
 
 
@@ -216,8 +220,8 @@ def test_a_canary_in_any_request_position_never_reaches_a_fixture_written_by_fix
     for interaction in json.loads(path.read_text())["interactions"]:
         assert set(interaction["response"]["headers"]) <= RESPONSE_HEADERS
 
-    server.close()  # and the scrubbed recording replays (a key in the body is not compared)
-    with httpx.Client(transport=reqllm_testing.FixtureTransport(path, ignore_fields=["api_key"])) as client:
+    server.close()  # and the scrubbed recording replays: the live request is scrubbed the same way to match
+    with httpx.Client(transport=reqllm_testing.FixtureTransport(path, mode="replay")) as client:
         assert "REDACTED" in client.post(f"{server.url}/echo", **request).text
 
 
@@ -311,3 +315,127 @@ def test_a_canary_written_past_the_recorder_is_caught_by_scan(tmp_path: Path, ca
     result = _scan(path)
     assert result.returncode == 1 and "openai-style key" in result.stdout
     assert canary not in result.stdout
+
+
+# -- issue 13: secrets beyond the API key -------------------------------------------------------
+def _server_url_with(server: FaultServer, userinfo: str) -> str:
+    return server.url.replace("http://", f"http://{userinfo}@", 1)
+
+
+def test_a_password_in_a_base_url_never_reaches_a_fixture_or_an_error(server: FaultServer, tmp_path: Path,
+                                                                      canary: str) -> None:
+    server.script(leaky(OPENAI_CHAT, canary))
+    path = tmp_path / "fixtures" / "userinfo.json"
+    url = _server_url_with(server, f"me:{quote(canary, safe='')}")
+    with reqllm_testing.use_fixture(path, mode="record"):
+        text = reqllm.generate_text(OPENAI_CHAT.model, "Say hello", base_url=url, api_key="k" * 12).text
+        with pytest.raises(errors.AuthenticationError) as info:
+            reqllm.generate_text(OPENAI_CHAT.model, "bad-key", base_url=url, api_key="k" * 12, max_retries=0)
+    assert text.startswith(canary) and not echoed(canary, str(info.value).encode())
+    assert leaks(tmp_path, canary) == []
+    assert all("@" not in i["request"]["url"] for i in json.loads(path.read_text())["interactions"])
+    server.close()
+    with reqllm_testing.use_fixture(path, mode="replay", allow_unused=True):  # userinfo is not matched
+        assert reqllm.generate_text(OPENAI_CHAT.model, "Say hello", base_url=url, api_key="k" * 12).text == \
+            text.replace(canary, "REDACTED")
+
+
+def test_a_password_in_an_httpx_client_url_never_reaches_a_fixture(server: FaultServer, tmp_path: Path,
+                                                                  canary: str) -> None:
+    server.script(echo_action)
+    path = tmp_path / "fixtures" / "basic.json"
+    with httpx.Client(transport=reqllm_testing.FixtureTransport(path, mode="record")) as client:
+        echo = client.post(f"{_server_url_with(server, 'me:' + quote(canary, safe=''))}/echo", json={"q": 1}).json()
+        assert echo["headers"]["authorization"].startswith("Basic "), "httpx sent the userinfo as Basic auth"
+    assert leaks(tmp_path, canary) == []
+
+
+def test_fixtures_scan_flags_a_password_in_a_url(tmp_path: Path) -> None:
+    path = tmp_path / "planted.json"
+    secret = "pw-" + uuid.uuid4().hex
+    document = {"format_version": 1, "interactions": [{
+        "request": {"method": "POST", "url": f"https://me:{secret}@llm.example.test/v1/chat", "headers": {},
+                    "body": {}}, "response": {"status": 200, "headers": {}, "body": {}, "error": None}}]}
+    path.write_text(json.dumps(document))
+    result = _scan(path)
+    assert result.returncode == 1 and "password in a url" in result.stdout, result.stdout
+    assert secret not in result.stdout
+
+
+SECRET_HEADERS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "headers= option": lambda key: {"headers": {"x-acme-key": key}},
+    "custom auth= header": lambda key: {"api_key": key},
+    "provider static header": lambda key: {},
+}
+
+
+@pytest.mark.parametrize("where", list(SECRET_HEADERS))
+def test_the_value_of_any_non_allow_listed_header_is_a_secret(server: FaultServer, tmp_path: Path, canary: str,
+                                                              where: str) -> None:
+    from tests.openai_fakes import registry_snapshot
+
+    server.script(leaky(OPENAI_CHAT, canary))
+    path = tmp_path / "fixtures" / "headers.json"
+    with registry_snapshot():
+        reqllm.register_provider("acme-test", base_url=server.url, auth="x-acme-key" if "auth=" in where else None,
+                                 requires_key="auth=" in where, models=["gpt-4o-mini"],
+                                 headers={"x-tenant-token": canary} if "static" in where else {})
+        options = {"base_url": server.url, "max_retries": 0, **SECRET_HEADERS[where](canary)}
+        with reqllm_testing.use_fixture(path, mode="record"):
+            text = reqllm.generate_text("acme-test:gpt-4o-mini", "Say hello", **options).text
+            streamed = "".join(reqllm.stream_text("acme-test:gpt-4o-mini", "Say hello", **options).text_stream())
+            with pytest.raises(errors.AuthenticationError) as info:
+                reqllm.generate_text("acme-test:gpt-4o-mini", "bad-key", **options)
+    sent = {h: v for r in server.requests for h, v in r.headers.items() if canary in v}
+    assert sent and text.startswith(canary) and streamed.startswith(canary)
+    assert not echoed(canary, str(info.value).encode())
+    assert leaks(tmp_path, canary) == []
+
+
+def test_credential_named_provider_options_are_scrubbed_and_still_replay(server: FaultServer, tmp_path: Path,
+                                                                         canary: str) -> None:
+    server.script(leaky(OPENAI_CHAT, canary))
+    path = tmp_path / "fixtures" / "options.json"
+    options = {"base_url": server.url, "api_key": "k" * 12,
+               "provider_options": {"metadata": {"auth_token": canary, "author": "Jane Austen"},
+                                    "extra": [{"secretKey": canary + "-2", "password": canary + "-3"}]}}
+    prompt = f"My key is {canary}; say hello"
+    with reqllm_testing.use_fixture(path, mode="record"):
+        live = reqllm.generate_text(OPENAI_CHAT.model, prompt, **options).text
+    assert leaks(tmp_path, canary) == []
+    body = json.loads(path.read_text())["interactions"][0]["request"]["body"]
+    assert body["metadata"] == {"auth_token": "REDACTED", "author": "Jane Austen"}
+    assert body["extra"] == [{"secretKey": "REDACTED", "password": "REDACTED"}]
+    assert body["messages"][0]["content"] == "My key is REDACTED; say hello"
+    server.close()
+    # The identical call, secrets and all, matches its scrubbed recording (the live request is scrubbed the
+    # same way before matching) and replays the scrubbed answer.
+    with reqllm_testing.use_fixture(path, mode="replay"):
+        assert reqllm.generate_text(OPENAI_CHAT.model, prompt, **options).text == live.replace(canary, "REDACTED")
+
+
+def encoded_echo(conn: Conn, seen: Seen) -> None:
+    """A stream echoing the key it was sent as base64 (of the key and of the header), and \\u-escaped."""
+    auth = seen.headers.get("authorization", "")
+    key = auth.removeprefix("Bearer ")
+    echoes = [base64.b64encode(key.encode()).decode(), base64.b64encode(auth.encode()).decode(),
+              base64.urlsafe_b64encode(b"ctx:" + key.encode()).decode(),
+              "".join(f"\\u{ord(c):04x}" for c in key), json.dumps(key).replace("/", "\\/")[1:-1]]
+    data = b"".join(b'data: {"echo": "' + e.encode() + b'"}\n\n' for e in echoes)
+    _chunked(200, {"content-type": "text/event-stream"}, data, list(range(9, len(data), 9)))(conn, seen)
+
+
+def test_encoded_echoes_of_the_key_are_scrubbed_from_raw_chunks(server: FaultServer, tmp_path: Path,
+                                                                canary: str) -> None:
+    server.script(encoded_echo)
+    path = tmp_path / "fixtures" / "encoded.json"
+    with httpx.Client(transport=reqllm_testing.FixtureTransport(path, mode="record")) as client, \
+            client.stream("POST", f"{server.url}/stream", json={"q": 1},
+                          headers={"authorization": f"Bearer {canary}"}) as response:
+        assert echoed(canary, response.read())
+    assert leaks(tmp_path, canary) == []
+    text = path.read_text()
+    escaped = "".join(f"\\u{ord(c):04x}" for c in canary)
+    assert escaped not in text and json.dumps(escaped)[1:-1] not in text
+    assert b"".join(c.encode() if isinstance(c, str) else base64.b64decode(c["b64"]) for c in json.loads(
+        text)["interactions"][0]["response"]["chunks"]).count(b"REDACTED") == 5
