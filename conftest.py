@@ -6,6 +6,7 @@ import os
 from collections import Counter
 from typing import Any
 
+import httpcore  # noqa: F401  (see below)
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -14,6 +15,11 @@ settings.register_profile("default", max_examples=60, deadline=None,
 settings.register_profile("deep", max_examples=2000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+# httpx imports httpcore lazily and keeps a map of httpcore's exception classes after the first
+# request. pytester's in-process runs drop the modules first imported inside them, so an httpcore
+# imported there would come back as new classes that map does not know, and a raw
+# httpcore.RemoteProtocolError would escape instead of httpx's. Importing it here keeps one copy.
 
 _SKIPPED: Counter[str] = Counter()
 
