@@ -37,6 +37,7 @@ from ._types import (
     Usage,
     UsageLimit,
 )
+from ._version import __version__
 from .errors import ReqLLMError, UsageLimitExceeded
 from .providers import register_protocol
 from .registry import (
@@ -49,8 +50,6 @@ from .registry import (
     register_provider,
     reload,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AsyncObjectStreamResponse",

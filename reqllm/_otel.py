@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from .telemetry import TelemetryEvent
+from ._version import __version__
+
+if TYPE_CHECKING:  # telemetry imports this module lazily; at run time the arrow goes one way only
+    from .telemetry import TelemetryEvent
 
 __all__ = ["PROVIDER_NAMES", "SpanBridge"]
 
@@ -41,8 +44,6 @@ class SpanBridge:
     """A telemetry handler that opens a span on each ``*.start`` event and ends it on stop or error."""
 
     def __init__(self, tracer_provider: Any = None, *, capture_content: bool = False) -> None:
-        from . import __version__
-
         self.tracer = trace.get_tracer("reqllm", __version__, tracer_provider=tracer_provider)
         self.capture_content = capture_content
         self._spans: dict[int, Span] = {}

@@ -33,12 +33,13 @@ from .errors import (
 
 if TYPE_CHECKING:
     from . import faults, intercept
+    from .block import use_fixture
     from .matching import Matcher
     from .recorder import FixtureHook, FixtureTransport, RecordingTransport, ReplayTransport
     from .redaction import add_redaction, remove_redaction
     from .reply import Embeddings, Fault, Reply, disconnect, http_error, overloaded, rate_limited
     from .script import Script, ScriptRequest
-    from .session import FixtureSession, use_fixture
+    from .session import FixtureSession
     from .wire import encode
 
 __all__ = [
@@ -99,7 +100,7 @@ _LAZY = {
     "faults": "",
     "intercept": "",
     "remove_redaction": "redaction",
-    "use_fixture": "session",
+    "use_fixture": "block",
 }
 
 

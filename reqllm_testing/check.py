@@ -194,8 +194,8 @@ class _Collector:
         self.ok = False
 
     def pytest_collection_modifyitems(self, config: Any, items: list[Any]) -> None:
-        from .plugin import fixtures_root
         from .pytest_fixture import check_marker, default_fixture_name, fixture_path
+        from .pytest_options import fixtures_root
 
         root = fixtures_root(config)
         modules: set[Path] = set()

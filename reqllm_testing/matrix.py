@@ -96,7 +96,7 @@ class _Unrecorded:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
-        from .plugin import fixtures_root, record_mode
+        from .pytest_options import fixtures_root, record_mode
 
         if record_mode(config) != "replay":
             return
@@ -156,7 +156,7 @@ def verify_capability(request: pytest.FixtureRequest) -> Callable[..., Any]:
 
         from . import use_fixture
         from .capabilities import verify
-        from .plugin import fixtures_root, record_mode
+        from .pytest_options import fixtures_root, record_mode
 
         path = fixture_path(fixtures_root(config), case.model, case.capability)
         mode = record_mode(config)
@@ -197,7 +197,7 @@ def pytest_reqllm_fixture_paths(item: pytest.Item) -> list[str] | None:
     case = callspec.params.get("capability_case") if callspec is not None else None
     if not isinstance(case, CapabilityCase):
         return None
-    from .plugin import fixtures_root
+    from .pytest_options import fixtures_root
 
     return [str(fixture_path(fixtures_root(item.config), case.model, case.capability))]
 
@@ -234,7 +234,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     results = _dedupe(_session_results)
     if not results and not cases:
         return
-    from .plugin import fixtures_root
+    from .pytest_options import fixtures_root
     from .report import render_table, summary_line, write_report
 
     root = fixtures_root(config)

@@ -2,7 +2,8 @@
 
 Thin on purpose: this module is imported by every pytest session of every project that has
 reqllm installed, so it imports neither reqllm nor any heavy dependency; the work lives in
-``pytest_fixture``, ``session`` and ``recorder``, imported when a test asks for a fixture.
+``pytest_fixture``, ``session`` and ``recorder``, imported when a test asks for a fixture; the
+options are read by ``pytest_options``, which both this module and ``pytest_fixture`` import.
 """
 
 from __future__ import annotations
@@ -10,21 +11,19 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import uuid
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .errors import InvalidModeError
-from .modes import ALIASES, MODES, MODES_HELP, normalize_mode
+from .modes import ALIASES, MODES, MODES_HELP
+from .pytest_options import RUN_ID, fixtures_root, record_mode, run_id
 
 __all__ = ["fixtures_root", "record_mode", "reqllm_fixture", "run_id"]
 
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 _BLOCK = pytest.StashKey[contextlib.ExitStack]()
-_RUN_ID = pytest.StashKey[str]()
 _FIXTURE = pytest.StashKey[Any]()
 
 
@@ -75,33 +74,6 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     for i, arg in enumerate(args[:-1]):
         if arg == "--reqllm-record" and args[i + 1].lower() not in (*MODES, *ALIASES):
             args[i] = "--reqllm-record=record"
-
-
-def record_mode(config: pytest.Config) -> str:
-    """``record``, ``missing`` or ``replay``: from --reqllm-record, else REQLLM_FIXTURES, else replay."""
-    option = config.getoption("reqllm_record", None)
-    where = "--reqllm-record" if option else "REQLLM_FIXTURES"
-    try:
-        return normalize_mode(option or os.environ.get("REQLLM_FIXTURES") or "replay", where=where)
-    except InvalidModeError as exc:
-        raise pytest.UsageError(str(exc)) from None
-
-
-def fixtures_root(config: pytest.Config) -> Path:
-    """The fixtures directory (absolute): --reqllm-fixtures-dir, else ini reqllm_fixtures_dir."""
-    value = config.getoption("reqllm_fixtures_dir", None) or config.getini("reqllm_fixtures_dir")
-    root = Path(str(value or "tests/fixtures/reqllm"))
-    return root if root.is_absolute() else Path(config.rootpath) / root
-
-
-def run_id(config: pytest.Config) -> str:
-    """One id per test run, shared by xdist workers (fixtures shared by tests are appended, not replaced)."""
-    value = config.stash.get(_RUN_ID, None)
-    if value is None:
-        worker = getattr(config, "workerinput", None)
-        uid = worker.get("reqllm_run_id") if isinstance(worker, dict) else None
-        value = config.stash[_RUN_ID] = str(uid) if uid else uuid.uuid4().hex
-    return value
 
 
 class _Summary:
@@ -204,7 +176,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     stack = config.stash.get(_BLOCK, None)
     if stack is not None:
         stack.close()
-    run = config.stash.get(_RUN_ID, None)
+    run = config.stash.get(RUN_ID, None)
     if run is not None and not hasattr(config, "workerinput"):  # the controller: the run is over
         from .fixture_file import remove_run
 

@@ -21,6 +21,7 @@ import pytest
 
 from .errors import DecodedMismatchError, FixtureMismatchError, ReqLLMTestingError, UnusedInteractionsError
 from .matching import Matcher, parse_field
+from .pytest_options import fixtures_root, record_mode, run_id
 from .session import FixtureSession, resolve_mode
 
 __all__ = ["MARKER_ARGS", "SUMMARY_COUNTS", "ReqLLMFixture", "Settings", "check_marker", "default_fixture_name",
@@ -125,8 +126,6 @@ class Settings:
     @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
         """Read the settings of a pytest run."""
-        from .plugin import fixtures_root, record_mode, run_id
-
         return cls(mode=record_mode(config), root=fixtures_root(config),
                    update_decoded=bool(config.getoption("reqllm_update_decoded", False)),
                    timing=config.getoption("reqllm_replay_timing", None),

@@ -121,10 +121,10 @@ class _NotWritten(Exception):
 
 
 def _run_case(spec: str, cap: str, root: Path, mode: str, live: bool) -> tuple[str, str, str, str]:
+    from .block import use_fixture
     from .capabilities import CapabilityResult, verify
     from .errors import ReqLLMTestingError
     from .matrix import fixture_path
-    from .session import use_fixture
 
     if live:
         result = verify(spec, cap)
