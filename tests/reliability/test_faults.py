@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
 import reqllm
@@ -503,6 +505,34 @@ def test_every_protocol_keeps_the_chunks_of_a_stream_reset_mid_way(server: Fault
     server.script(sse(events(case, HELLO[case.protocol]), end="reset", read=read))
     chunks, result = stream(mode, case.model, seen=lambda got: texts(got) == "Hello" and read.set(),
                             **opts(server, **case.options))
+    assert isinstance(result, errors.APIConnectionError), result
+    assert texts(chunks) == "Hello" and result.chunks == chunks
+
+
+#: SSE comment lines (every decoder skips them) before the last "Hello" event: more than a 4 KiB
+#: receive window and the kernel's buffers hold, so that event waits in the server's send queue.
+PADDING = b"".join(b": %s\n" % (b"." * 1000) for _ in range(48))
+
+
+@SYNC_ASYNC
+def test_a_reset_waits_until_a_slow_reader_has_every_event(server: FaultServer, mode: str) -> None:
+    """Issue 13.21: a RST discards what the server's kernel has not sent yet, so a reset right after the
+    last write lost the last events whenever the reader lagged (``'Hel' == 'Hello'`` under CPU load).
+    Here the reader always lags (a 4 KiB receive window, 48 KiB before the last event): without the gate
+    it loses "lo" every time; ``sse(..., read=...)`` holds the reset until the reader has every event."""
+    read = threading.Event()
+    sent = events(GEMINI, HELLO["gemini"])
+    server.script(sse([*sent[:-1], PADDING, sent[-1]], end="reset", read=read))
+    window = [(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)]
+    options: dict[str, Any] = opts(server, **GEMINI.options)
+    seen = lambda got: texts(got) == "Hello" and read.set()  # noqa: E731
+    if mode == "sync":
+        with httpx.Client(transport=httpx.HTTPTransport(socket_options=window)) as client:
+            chunks, result = stream(mode, GEMINI.model, seen=seen, http_client=client, **options)
+    else:
+        aclient = httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(socket_options=window))
+        chunks, result = stream(mode, GEMINI.model, seen=seen, http_client=aclient, **options)
+        asyncio.run(aclient.aclose())
     assert isinstance(result, errors.APIConnectionError), result
     assert texts(chunks) == "Hello" and result.chunks == chunks
 
