@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 import reqllm
 from reqllm import errors
-from reqllm._retry import MAX_DELAY, delay_for, retry_after, should_retry
+from reqllm._retry import MAX_DELAY, RETRY_STATUSES, delay_for, retry_after, should_retry
 from tests.openai_fakes import (
     MODEL,
     Recorder,
@@ -138,6 +140,39 @@ def test_x_should_retry_true_retries_even_a_400(delays: list[float]) -> None:
     rec = Recorder(failing(400, **{"x-should-retry": "true"}), OK)
     assert reqllm.generate_text(MODEL, "Hi", **rec.opts()).text == "recovered"
     assert len(rec.requests) == 2
+
+
+@pytest.fixture(scope="module")
+def sdk_decisions() -> list[object]:
+    """The ``_should_retry`` of the official OpenAI and Anthropic clients: the oracles."""
+    import anthropic
+    import openai
+
+    return [openai.OpenAI(api_key="test-key")._should_retry, anthropic.Anthropic(api_key="test-key")._should_retry]
+
+
+@pytest.mark.parametrize("hint", [None, "true", "false", "TRUE", ""])
+@pytest.mark.parametrize("status", [400, 401, 404, 408, 409, 422, 429, 500, 503, 529])
+def test_the_retry_decision_is_the_official_sdks(status: int, hint: str | None, sdk_decisions: list[Any]) -> None:
+    """Status and ``x-should-retry`` decide as in the OpenAI and Anthropic SDKs (issue 13.22: the hint
+    wins, so ``true`` retries a 400 and ``false`` stops a 429 or 5xx)."""
+    import httpx2
+
+    headers = {} if hint is None else {"x-should-retry": hint}
+    ours = should_retry(errors.APIError("x", status=status), _response(status, **headers))
+    for decide in sdk_decisions:
+        assert ours == decide(httpx2.Response(status, headers=headers)), decide
+
+
+def test_the_readme_retry_rules_say_what_should_retry_does() -> None:
+    """The README's "Retried" rule names every retried status and the x-should-retry override."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    rule = " ".join(readme.split("- **Retried**:", 1)[1].split("\n- ", 1)[0].split())
+    for status in sorted(RETRY_STATUSES - set(range(500, 600)) | {529}):
+        assert str(status) in rule, status
+    assert "5xx" in rule
+    assert "`x-should-retry` wins over the" in rule and "`true` retries even a 400" in rule
+    assert "`false` never retries even a 503" in rule
 
 
 def test_backoff_grows_with_jitter_and_rate_limits_wait_at_least_a_second(delays: list[float]) -> None:

@@ -186,11 +186,24 @@ def test_a_client_error_is_not_retried(server: FaultServer) -> None:
     assert caught.value.code == "empty_array"
 
 
-def test_x_should_retry_false_stops_retrying_a_5xx(server: FaultServer) -> None:
-    server.script(reply(503, OPENAI_503, headers={"x-should-retry": "false"}))
-    with pytest.raises(errors.ProviderUnavailableError):
+@pytest.mark.parametrize(("status", "body", "error"), [(429, OPENAI_429, errors.RateLimitError),
+                                                      (503, OPENAI_503, errors.ProviderUnavailableError)])
+def test_x_should_retry_false_stops_retrying_a_429_or_5xx(server: FaultServer, status: int, body: Any,
+                                                          error: type[errors.APIError]) -> None:
+    server.script(reply(status, body, headers={"x-should-retry": "false", "retry-after-ms": "10"}))
+    with pytest.raises(error) as caught:
         reqllm.generate_text(CHAT, "hi", **opts(server, max_retries=3))
-    assert server.attempts == 1
+    assert server.attempts == 1 and caught.value.attempts == 1
+
+
+@SYNC_ASYNC
+def test_x_should_retry_true_retries_even_a_400(server: FaultServer, mode: str) -> None:
+    """Issue 13.22: the provider's hint wins over the status, as in the official OpenAI and Anthropic SDKs."""
+    invalid = {"error": {"message": "try again", "type": "invalid_request_error", "code": None}}
+    server.script(reply(400, invalid, headers={"x-should-retry": "true", "retry-after-ms": "10"}),
+                  reply(200, OPENAI_CHAT.body))
+    assert generate(mode, CHAT, **opts(server)).text == "Hello there"
+    assert server.attempts == 2
 
 
 def test_a_stream_request_is_retried_before_its_first_byte(server: FaultServer) -> None:
