@@ -194,7 +194,7 @@ class _Collector:
         self.ok = False
 
     def pytest_collection_modifyitems(self, config: Any, items: list[Any]) -> None:
-        from .pytest_fixture import check_marker, default_fixture_name, fixture_path
+        from .pytest_fixture import check_marker, compatible_fixture_name, fixture_path
         from .pytest_options import fixtures_root
 
         root = fixtures_root(config)
@@ -203,8 +203,10 @@ class _Collector:
             marker = item.get_closest_marker("reqllm")
             if marker is not None or "reqllm_fixture" in getattr(item, "fixturenames", ()):
                 options = check_marker(marker) if marker is not None else {}
-                name = options.get("fixture") or default_fixture_name(item.nodeid)
-                self.paths.add(fixture_path(root, name))
+                if "fixture" in options:
+                    self.paths.add(fixture_path(root, options["fixture"]))
+                else:
+                    self.paths.add(fixture_path(root, compatible_fixture_name(root, item.nodeid)))
             for extra in config.hook.pytest_reqllm_fixture_paths(item=item):
                 self.paths.update(Path(p).resolve() for p in extra or ())
             if getattr(item, "path", None) is not None:

@@ -185,7 +185,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Check every ``reqllm`` marker, and that no two tests would share one fixture file by accident."""
-    owners: dict[str, str] = {}
+    owners: dict[str, tuple[str, str]] = {}  # casefolded name -> (node id, name)
     for item in items:
         markers = list(item.iter_markers("reqllm"))
         if not markers and "reqllm_fixture" not in getattr(item, "fixturenames", ()):
@@ -199,9 +199,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if options and "fixture" in options[0]:  # the closest marker names a fixture: shared on purpose
             continue
         name = default_fixture_name(item.nodeid)
-        other = owners.setdefault(name, item.nodeid)
+        other, first = owners.setdefault(name.casefold(), (item.nodeid, name))
         if other != item.nodeid:
-            raise pytest.UsageError(f"{other} and {item.nodeid} would share the fixture file {name}.json; "
+            where = "" if first == name else f" on a case-insensitive file system ({first}.json)"
+            raise pytest.UsageError(f"{other} and {item.nodeid} would share the fixture file {name}.json{where}; "
                                     f"rename one, or share it on purpose: @pytest.mark.reqllm(fixture=...)")
 
 

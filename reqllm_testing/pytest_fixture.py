@@ -2,8 +2,9 @@
 
 The fixture file of a test is named after it: ``<fixtures dir>/<module path>/<test name>.json``,
 sanitized, with a short hash of the raw id when sanitizing changed it (so ``[a/b]`` and ``[a b]`` never
-share a file) or when the name is long. ``reqllm_fixture.use("name")`` switches to the
-shared fixture ``<fixtures dir>/name.json`` for a block.
+share a file), when its parameter id has capitals (so ``[A]`` and ``[a]`` never share a file on a
+case-insensitive file system: macOS, Windows) or when the name is long. ``reqllm_fixture.use("name")``
+switches to the shared fixture ``<fixtures dir>/name.json`` for a block.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import os
 import re
 import shlex
 from collections.abc import Iterator
@@ -24,8 +26,8 @@ from .matching import Matcher, parse_field
 from .pytest_options import fixtures_root, record_mode, run_id
 from .session import FixtureSession, resolve_mode
 
-__all__ = ["MARKER_ARGS", "SUMMARY_COUNTS", "ReqLLMFixture", "Settings", "check_marker", "default_fixture_name",
-           "fixture_path"]
+__all__ = ["MARKER_ARGS", "SUMMARY_COUNTS", "ReqLLMFixture", "Settings", "check_marker", "compatible_fixture_name",
+           "default_fixture_name", "fixture_path"]
 
 #: What the ``reqllm:`` summary line counts, in its order: one per fixture a test used.
 SUMMARY_COUNTS = ("replayed", "recorded", "missing", "kept", "mismatched", "unused")
@@ -41,14 +43,15 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
 _MAX_NAME = 120
 
 
-def _sanitize(part: str, plain: str | None = None) -> str:
+def _sanitize(part: str, plain: str | None = None, *, hashed: bool = False) -> str:
     """``part`` as a file name: unsafe characters become ``-``; when that loses information (the result
-    is not ``plain``, by default ``part`` itself), a short hash of ``part`` keeps distinct names distinct.
+    is not ``plain``, by default ``part`` itself), or when ``hashed``, a short hash of ``part`` keeps
+    distinct names distinct.
 
     So ``a-b`` stays ``a-b`` while ``a/b``, ``a b`` and ``a?b`` become ``a-b-<hash>``, each its own.
     """
     cleaned = _UNSAFE.sub("-", part).strip("-.") or "_"
-    if cleaned != (part if plain is None else plain):
+    if hashed or cleaned != (part if plain is None else plain):
         cleaned = f"{cleaned}-{hashlib.sha256(part.encode()).hexdigest()[:8]}"
     if len(cleaned) > _MAX_NAME:
         digest = hashlib.sha256(part.encode()).hexdigest()[:12]
@@ -56,25 +59,44 @@ def _sanitize(part: str, plain: str | None = None) -> str:
     return cleaned
 
 
-def _test_name(rest: str) -> str:
-    """``TestA::test_b[x-1]`` -> ``TestA.test_b-x-1``: the file name a clean test id has always had."""
+def _test_name(rest: str, *, capitals: bool = True) -> str:
+    """``TestA::test_b[x-1]`` -> ``TestA.test_b-x-1``: the file name a clean test id has always had;
+    a parameter id with capitals (``[GPT]``) gets a hash when ``capitals`` (``[gpt]`` and ``[GPT]``
+    must not share a file where case does not count)."""
     name = rest.replace("::", ".")
     if name.endswith("]") and "[" in name:
         head, _, param = name[:-1].partition("[")
-        return _sanitize(name, f"{head}-{param}")
+        return _sanitize(name, f"{head}-{param}", hashed=capitals and param != param.lower())
     return _sanitize(name)
 
 
-def default_fixture_name(nodeid: str) -> str:
+def default_fixture_name(nodeid: str, *, capitals: bool = True) -> str:
     """``tests/test_x.py::TestA::test_b[1]`` -> ``tests/test_x/TestA.test_b-1``.
 
-    Hashed when long, and when sanitizing would give two ids one name (``[a/b]``, ``[a b]`` -> a hash each).
+    Hashed when long, when sanitizing would give two ids one name (``[a/b]``, ``[a b]`` -> a hash each)
+    and when the parameter id has capitals (``[A]`` -> a hash, ``[a]`` stays). ``capitals=False``: the
+    name without that last rule (what such ids were named before it).
     """
     module, _, rest = nodeid.partition("::")
     if module.endswith(".py"):
         module = module[:-3]
     segments = [_sanitize(s) for s in module.replace("\\", "/").split("/") if s not in ("", ".", "..")]
-    return "/".join([*segments, _test_name(rest) if rest else "module"])
+    return "/".join([*segments, _test_name(rest, capitals=capitals) if rest else "module"])
+
+
+def compatible_fixture_name(root: Path, nodeid: str) -> str:
+    """The default name of ``nodeid``, or the name it had before parameter ids with capitals were hashed,
+    when only a file of that older name exists (with exactly that case): committed fixtures keep
+    replaying; recording writes the new name."""
+    name = default_fixture_name(nodeid)
+    older = default_fixture_name(nodeid, capitals=False)
+    if older == name or fixture_path(root, name).exists():
+        return name
+    path = fixture_path(root, older)
+    with contextlib.suppress(OSError):
+        if path.name in os.listdir(path.parent):  # exact case: on macOS, exists() also finds [a] for [A]
+            return older
+    return name
 
 
 def fixture_path(root: Path, name: str) -> Path:
@@ -142,7 +164,12 @@ class ReqLLMFixture:
         self.nodeid: str = request.node.nodeid
         marker = request.node.get_closest_marker("reqllm")
         options = check_marker(marker) if marker is not None else {}
-        self.name: str = options.get("fixture") or default_fixture_name(self.nodeid)
+        if "fixture" in options:
+            self.name: str = options["fixture"]
+        elif settings.mode == "record":
+            self.name = default_fixture_name(self.nodeid)
+        else:
+            self.name = compatible_fixture_name(settings.root, self.nodeid)
         self._named = "fixture" in options
         self.allow_unused: bool = options.get("allow_unused", False)
         self.timing: float | None = options.get("timing", settings.timing)

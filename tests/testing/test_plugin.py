@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -452,6 +453,55 @@ def test_ids_that_sanitize_alike_each_get_their_own_fixture(pytester: pytest.Pyt
     assert sum(before[f] == (folder / f).read_bytes() for f in files) == 3
     _env(monkeypatch, "http://127.0.0.1:9/v1", pytester.path, None)
     _run(pytester).assert_outcomes(passed=4)
+
+
+CASES_APART = COLLIDING.replace('["a/b", "a-b", "a b", "a?b"]', '["gpt", "GPT", "Gpt"]')
+
+
+def test_ids_that_differ_only_in_case_get_files_apart_on_case_insensitive_file_systems(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, openai_server: OpenAIServer) -> None:
+    """macOS and Windows see ``test-GPT.json`` and ``test-gpt.json`` as one file: a parameter id with
+    capitals gets a hash of the raw id, so no two names are equal once case is ignored."""
+    pytester.makepyfile(test_ids=CASES_APART)
+    _env(monkeypatch, openai_server, pytester.path, None)
+    _run(pytester, "--reqllm-record").assert_outcomes(passed=3)
+    folder = _fixtures(pytester) / "test_ids"
+    files = sorted(p.name for p in folder.iterdir())
+    assert len({f.casefold() for f in files}) == 3, files
+    assert "test_named-gpt.json" in files  # an id without capitals keeps its plain name
+    prompts = {json.loads((folder / f).read_text())["interactions"][0]["request"]["body"]["messages"][0]["content"]
+               for f in files}
+    assert prompts == {"about gpt", "about GPT", "about Gpt"}
+
+    openai_server.stop()
+    _env(monkeypatch, "http://127.0.0.1:9/v1", pytester.path, None)
+    _run(pytester).assert_outcomes(passed=3)
+    # A fixture committed under the name such an id had before keeps replaying (exact case only).
+    (hashed,) = [f for f in files if f.startswith("test_named-GPT-")]
+    (folder / hashed).rename(folder / "test_named-GPT.json")
+    _run(pytester).assert_outcomes(passed=3)
+
+
+def test_default_names_apart_once_case_is_ignored() -> None:
+    from reqllm_testing.pytest_fixture import default_fixture_name
+
+    ids = ["t.py::test[gpt]", "t.py::test[GPT]", "t.py::test[Gpt]", "t.py::test[gpT]", "t.py::TestA::test[a]"]
+    names = [default_fixture_name(i) for i in ids]
+    assert len({n.casefold() for n in names}) == len(ids)
+    assert names[0] == "t/test-gpt" and names[4] == "t/TestA.test-a"  # no capitals in the id: unchanged
+    assert re.fullmatch(r"t/test-GPT-[0-9a-f]{8}", names[1])
+    assert default_fixture_name("t.py::test[GPT]", capitals=False) == "t/test-GPT"
+
+
+def test_names_equal_but_for_case_are_a_collection_error() -> None:
+    from reqllm_testing.plugin import pytest_collection_modifyitems
+
+    items: list[Any] = [_Item("test_t.py::TestA::test_x"), _Item("test_t.py::Testa::test_x")]
+    with pytest.raises(pytest.UsageError, match=r"^test_t.py::TestA::test_x and test_t.py::Testa::test_x would "
+                       r"share the fixture file test_t/Testa.test_x.json on a case-insensitive file system "
+                       r"\(test_t/TestA.test_x.json\)"):
+        pytest_collection_modifyitems(items)
+    pytest_collection_modifyitems([_Item(f"test_t.py::test_x[{i}]") for i in ("gpt", "GPT", "Gpt")])
 
 
 class _Item:
