@@ -2,7 +2,7 @@
 
 Each one: resolve and validate (raising before any request) -> build -> send (retries, timeout,
 telemetry) -> decode -> Response. Tool loops, fallbacks (``model=[...]``) and usage limits are driven
-from above one exchange, in ``reqllm._loop``.
+from above one exchange, in ``reqllm._loop`` (streams: ``reqllm._loop_stream``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from . import _loop
+from . import _loop, _loop_stream
 from ._attempt import Attempt, object_of
 from ._http import Exchange, prepare
 from ._object_stream import AsyncObjectStreamResponse, ObjectStreamResponse
@@ -54,12 +54,12 @@ async def agenerate_text(model: ModelLike, messages: Any, **opts: Any) -> Respon
 
 def stream_text(model: ModelLike, messages: Any, **opts: Any) -> StreamResponse:
     """Stream an answer: iterate the result for StreamChunks, then call ``.to_response()``."""
-    return _loop.LoopStream(_loop.start("chat", model, opts, messages=messages, stream=True))
+    return _loop_stream.LoopStream(_loop.start("chat", model, opts, messages=messages, stream=True))
 
 
 def astream_text(model: ModelLike, messages: Any, **opts: Any) -> AsyncStreamResponse:
     """Async twin of stream_text: an async iterator of StreamChunks (input errors raise at once)."""
-    return _loop.AsyncLoopStream(_loop.start("chat", model, opts, messages=messages, stream=True))
+    return _loop_stream.AsyncLoopStream(_loop.start("chat", model, opts, messages=messages, stream=True))
 
 
 # -- objects -----------------------------------------------------------------------------------
@@ -87,13 +87,13 @@ async def agenerate_object(model: ModelLike, messages: Any, schema: Any, **opts:
 def stream_object(model: ModelLike, messages: Any, schema: Any, **opts: Any) -> ObjectStreamResponse:
     """Stream an object: iterate for partial dicts as the JSON arrives, then ``.to_response()``."""
     run, target = _start_object(model, messages, schema, opts, stream=True)
-    return ObjectStreamResponse(_loop.LoopStream(run), target)
+    return ObjectStreamResponse(_loop_stream.LoopStream(run), target)
 
 
 def astream_object(model: ModelLike, messages: Any, schema: Any, **opts: Any) -> AsyncObjectStreamResponse:
     """Async twin of stream_object."""
     run, target = _start_object(model, messages, schema, opts, stream=True)
-    return AsyncObjectStreamResponse(_loop.AsyncLoopStream(run), target)
+    return AsyncObjectStreamResponse(_loop_stream.AsyncLoopStream(run), target)
 
 
 # -- embeddings ---------------------------------------------------------------------------------

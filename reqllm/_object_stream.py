@@ -56,13 +56,13 @@ class _Partials:
         return value
 
 
-class ObjectStreamResponse:
-    """Iterate once for partial objects (dicts that grow), then ``.to_response()`` for the ObjectResponse."""
+class _ObjectStream:
+    """What both object streams keep: the text stream, the target schema and the partials so far."""
 
-    __slots__ = ("_partials", "_started", "_stream", "_target")
+    __slots__ = ("_partials", "_started", "_target")
+    _stream: StreamResponse | AsyncStreamResponse
 
-    def __init__(self, stream: StreamResponse, target: ObjectSchema) -> None:
-        self._stream = stream
+    def __init__(self, target: ObjectSchema) -> None:
         self._target = target
         self._partials = _Partials()
         self._started = False
@@ -77,10 +77,23 @@ class ObjectStreamResponse:
         """The model spec that answers."""
         return self._stream.model
 
-    def __iter__(self) -> Iterator[Any]:
+    def _start(self) -> None:
         if self._started:
-            raise RuntimeError("an ObjectStreamResponse can be iterated only once; use .to_response()")
+            raise RuntimeError(f"an {type(self).__name__} can be iterated only once; use .to_response()")
         self._started = True
+
+
+class ObjectStreamResponse(_ObjectStream):
+    """Iterate once for partial objects (dicts that grow), then ``.to_response()`` for the ObjectResponse."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: StreamResponse, target: ObjectSchema) -> None:
+        super().__init__(target)
+        self._stream: StreamResponse = stream
+
+    def __iter__(self) -> Iterator[Any]:
+        self._start()
         for chunk in self._stream:
             value = self._partials.add(chunk)
             if value is not MISSING:
@@ -101,31 +114,17 @@ class ObjectStreamResponse:
         return object_of(self._stream.to_response(), self._target)
 
 
-class AsyncObjectStreamResponse:
+class AsyncObjectStreamResponse(_ObjectStream):
     """Async twin of ObjectStreamResponse."""
 
-    __slots__ = ("_partials", "_started", "_stream", "_target")
+    __slots__ = ("_stream",)
 
     def __init__(self, stream: AsyncStreamResponse, target: ObjectSchema) -> None:
-        self._stream = stream
-        self._target = target
-        self._partials = _Partials()
-        self._started = False
-
-    @property
-    def chunks(self) -> list[StreamChunk]:
-        """Every chunk that arrived so far."""
-        return self._stream.chunks
-
-    @property
-    def model(self) -> str:
-        """The model spec that answers."""
-        return self._stream.model
+        super().__init__(target)
+        self._stream: AsyncStreamResponse = stream
 
     def __aiter__(self) -> AsyncIterator[Any]:
-        if self._started:
-            raise RuntimeError("an AsyncObjectStreamResponse can be iterated only once; use .to_response()")
-        self._started = True
+        self._start()
         return self._run()
 
     async def _run(self) -> AsyncIterator[Any]:

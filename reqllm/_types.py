@@ -167,7 +167,7 @@ class UsageLimit(BaseModel):
     """Ceilings for one call (a tool loop counts all its steps); None means no limit.
 
     Checked before each request (input tokens estimated from the messages, see
-    ``reqllm._loop.estimate_input_tokens``) and after each response.
+    ``reqllm._usage_limit.estimate_input_tokens``) and after each response.
     """
 
     model_config = ConfigDict(extra="forbid")
