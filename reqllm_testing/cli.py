@@ -48,6 +48,10 @@ def register(subparsers: Any) -> None:
     scan.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     scan.set_defaults(handler=_scan)
 
+    upgrade = commands.add_parser("upgrade", help="rewrite fixtures in the current format (format_version 2)")
+    upgrade.add_argument("dir", nargs="?", type=Path, help="fixtures directory (default: from pytest config)")
+    upgrade.set_defaults(handler=_upgrade)
+
 
 def _root(value: Path | None) -> Path:
     """``value``, else the project's ``reqllm_fixtures_dir`` (found as pytest finds it; said on stderr)."""
@@ -155,3 +159,22 @@ def _scan(args: argparse.Namespace) -> int:
     print(f"{len(findings)} secret-looking string(s) found" if findings
           else "no secret-looking strings found")
     return 1 if findings else 0
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    from .check import fixture_files
+    from .errors import ReqLLMTestingError
+    from .fixture_file import FORMAT_VERSION, upgrade
+
+    root = _root(args.dir)
+    status, changed, files = 0, 0, fixture_files(root)
+    for path in files:
+        try:
+            if upgrade(path):
+                changed += 1
+                print(f"{path}: upgraded to format_version {FORMAT_VERSION}")
+        except (ReqLLMTestingError, OSError) as exc:
+            print(f"{path}: {exc}", file=sys.stderr)
+            status = 1
+    print(f"{changed} of {len(files)} fixture(s) under {root} rewritten")
+    return status

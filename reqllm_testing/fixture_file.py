@@ -2,9 +2,16 @@
 
 A fixture is one pretty-printed JSON document with sorted keys and a trailing newline::
 
-    {"format_version": 1, "reqllm_version": "...", "recorded_at": "2025-01-01T00:00:00Z",
+    {"format_version": 2, "reqllm_version": "...", "recorded_at": "2025-01-01T00:00:00Z",
      "source": "reqllm_testing 0.1.0", "interactions": [{"request": ..., "response": ...,
      "decoded": ..., "meta": ...}, ...]}
+
+Format 2 keeps a stream once as its network chunks, ``"chunks": [[offset_ms, "text"], [offset_ms,
+{"b64": "..."}], ...]`` (text when UTF-8, base64 otherwise), next to its decoded chunks; every chunk,
+raw or decoded, sits on a line of its own in compact JSON, so a re-recording's diff shows one line per
+changed chunk. Format 1 (chunks, a parallel ``timing_ms`` list and a parsed ``events`` copy) still
+loads; ``reqllm fixtures upgrade DIR`` rewrites it. In memory a response keeps ``chunks`` and
+``timing_ms`` as two lists, whichever version was read.
 """
 
 from __future__ import annotations
@@ -37,14 +44,18 @@ __all__ = [
     "parse",
     "read",
     "remove_run",
+    "response_digest",
     "run_dir",
     "save",
     "tool_version",
+    "upgrade",
     "write_marker",
     "written_by_run",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Versions this module reads.
+READABLE_VERSIONS = tuple(sorted(fixture_schema.SCHEMAS))
 #: How to re-record a fixture when the test using it is not known (the pytest fixture names its test).
 RERECORD = "pytest --reqllm-record <the test using it> (outside pytest: mode='record')"
 
@@ -103,10 +114,11 @@ def parse(data: bytes | str, path: str | Path) -> FixtureFile:
         raise FixtureCorruptError(f"fixture {path} is not a JSON object but a {type(doc).__name__}; "
                                   f"re-record it with: {RERECORD}", path=path, json_path="$", command=RERECORD)
     version = doc.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version not in fixture_schema.SCHEMAS:
+    if not isinstance(version, int) or isinstance(version, bool) or version not in READABLE_VERSIONS:
         what = "has no format_version" if version is None else f"has unknown format_version {version!r}"
         raise FixtureCorruptError(f"fixture {path} {what}; this reqllm_testing reads format_version "
-                                  f"{FORMAT_VERSION} (upgrade reqllm_testing, or re-record it with: {RERECORD})",
+                                  f"{' or '.join(map(str, READABLE_VERSIONS))} (upgrade reqllm_testing, or "
+                                  f"re-record it with: {RERECORD})",
                                   path=path, json_path="$.format_version", command=RERECORD)
     problem = fixture_schema.validate(doc, version)
     if problem is not None:
@@ -114,6 +126,8 @@ def parse(data: bytes | str, path: str | Path) -> FixtureFile:
         raise FixtureCorruptError(f"fixture {path} is not a valid format-{version} fixture: {where}: {what}. "
                                   f"Fix that field by hand, or re-record the fixture with: {RERECORD}",
                                   path=path, json_path=where, command=RERECORD)
+    if version == 2:  # held in memory as format 1 holds it: chunks and timing_ms as two lists
+        doc["interactions"] = [_from_disk(i) for i in doc["interactions"]]
     interactions = doc["interactions"]
     return FixtureFile(path, interactions, reqllm_version=doc.get("reqllm_version"),
                        recorded_at=doc.get("recorded_at"), source=doc.get("source"))
@@ -182,9 +196,113 @@ def _umask() -> int:
     return current
 
 
+def _from_disk(item: dict[str, Any]) -> dict[str, Any]:
+    """A validated format-2 interaction as held in memory: stream chunks as two lists, ``chunks`` and ``timing_ms``."""
+    response = item["response"]
+    pairs = response.get("chunks")
+    if not pairs:
+        return item
+    timing = [p[0] for p in pairs]
+    out = {**response, "chunks": [p[1] for p in pairs]}
+    if None not in timing:
+        out["timing_ms"] = timing
+    return {**item, "response": out}
+
+
+def _sse_text(events: list[Any]) -> list[str]:
+    out = []
+    for event in events:
+        lines = [f"event: {event['event']}"] if event.get("event", "message") != "message" else []
+        if event.get("id") is not None:
+            lines.append(f"id: {event['id']}")
+        data = event.get("data", "")
+        text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+        lines.extend(f"data: {line}" for line in text.split("\n"))
+        out.append("\n".join(lines) + "\n\n")
+    return out
+
+
+def _to_disk(item: dict[str, Any]) -> dict[str, Any]:
+    """An interaction as format 2 writes it: each network chunk with its offset, no parsed-events copy."""
+    response = item.get("response")
+    if not isinstance(response, dict) or not ("chunks" in response or "events" in response):
+        return item
+    chunks = response.get("chunks")
+    if chunks is None:  # hand-written events only (format 1): their bytes become the chunks
+        chunks = _sse_text(response["events"])
+    if chunks and isinstance(chunks[0], list):  # already format 2
+        pairs = chunks
+    else:
+        timing = response.get("timing_ms")
+        if not isinstance(timing, list) or len(timing) != len(chunks):
+            timing = [None] * len(chunks)
+        pairs = [[t, c] for t, c in zip(timing, chunks, strict=True)]
+    out = {k: v for k, v in response.items() if k not in ("events", "timing_ms")}
+    out["chunks"] = pairs
+    return {**item, "response": out}
+
+
+_COMPACT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _pretty(value: Any, level: int) -> str:
+    """Indented JSON, except that each item of a ``chunks`` list is compact, on a line of its own."""
+    if isinstance(value, dict) and value:
+        pad = "  " * (level + 1)
+        items = []
+        for key in sorted(value):
+            item = value[key]
+            name = json.dumps(key, ensure_ascii=False)
+            if key == "chunks" and isinstance(item, list) and item:
+                inner = ",\n".join(pad + "  " + _COMPACT.encode(c) for c in item)
+                items.append(f"{pad}{name}: [\n{inner}\n{pad}]")
+            else:
+                items.append(f"{pad}{name}: {_pretty(item, level + 1)}")
+        return "{\n" + ",\n".join(items) + "\n" + "  " * level + "}"
+    if isinstance(value, list) and value:
+        pad = "  " * (level + 1)
+        return "[\n" + ",\n".join(pad + _pretty(v, level + 1) for v in value) + "\n" + "  " * level + "]"
+    return _COMPACT.encode(value)
+
+
 def dumps(document: dict[str, Any]) -> str:
-    """The canonical text of a fixture document: indent 2, sorted keys, trailing newline."""
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """The canonical text of a fixture document (format 2): indent 2, sorted keys, one line per chunk."""
+    interactions = document.get("interactions")
+    if isinstance(interactions, list):
+        document = {**document, "format_version": FORMAT_VERSION,
+                    "interactions": [_to_disk(i) if isinstance(i, dict) else i for i in interactions]}
+    return _pretty(document, 0) + "\n"
+
+
+def upgrade(path: str | Path) -> bool:
+    """Rewrite the fixture at ``path`` in the current format; False when it already was in it.
+
+    A ``meta.decoded_from`` stamp that matched its response before still matches it after (the
+    digest is taken of the response as held in memory, which loses its parsed ``events`` copy).
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except PermissionError as exc:
+        raise _denied(path, "read", exc) from None
+    fixture = parse(data, path)
+    text = dumps(fixture.document())
+    if text.encode("utf-8") == data:
+        return False
+    upgraded = parse(text, path)
+    for before, item in zip(fixture.interactions, upgraded.interactions, strict=True):
+        meta = item.get("meta") or {}
+        stamp = meta.get("decoded_from")
+        if stamp and stamp == response_digest(before.get("response")):
+            item["meta"] = {**meta, "decoded_from": response_digest(item.get("response"))}
+    save(path, upgraded.document())
+    return True
+
+
+def response_digest(response: Any) -> str:
+    """A fingerprint of a recorded response as held in memory (``meta.decoded_from``): ``sha256:`` + 16 hex."""
+    text = json.dumps(response, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def new_document(interactions: list[dict[str, Any]], source: str | None = None) -> dict[str, Any]:

@@ -146,8 +146,63 @@ class FixtureV1(TypedDict):
     interactions: list[InteractionV1]
 
 
+# -- format 2: a stream's network chunks as [offset_ms, chunk] pairs, no parsed-events copy -------
+def _pair(value: Any) -> Any:
+    """A stored network chunk of format 2: ``[offset_ms, chunk]`` (offset a number, or null when unknown)."""
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError(f"a chunk is a pair [offset_ms, chunk], not a {_kind(value)} {_short(value)}")
+    offset = value[0]
+    if offset is not None and (isinstance(offset, bool) or not isinstance(offset, int | float)):
+        raise ValueError(f"a chunk's offset_ms is a number or null, not a {_kind(offset)}")
+    _chunk(value[1])
+    return value
+
+
+Pair = Annotated[Any, PlainValidator(_pair)]
+
+
+class ResponseV2(TypedDict):
+    """A recorded response: status (None for a transport error), headers, and its body in one form."""
+
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+    status: NotRequired[int | None]
+    headers: NotRequired[dict[str, str]]
+    body: NotRequired[Any]
+    text: NotRequired[str]
+    b64: NotRequired[B64]
+    chunks: NotRequired[list[Pair]]
+    error: NotRequired[ErrorV1 | None]
+
+
+def _status_or_error_v2(response: ResponseV2) -> ResponseV2:
+    if response.get("status") is None and not response.get("error"):
+        raise ValueError("a response needs a 'status' (or an 'error' when the transport failed)")
+    return response
+
+
+class InteractionV2(TypedDict):
+    """One request and its response, plus the decoded part and meta data (as in format 1)."""
+
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+    request: RequestV1
+    response: Annotated[ResponseV2, AfterValidator(_status_or_error_v2)]
+    decoded: NotRequired[DecodedV1 | None]
+    meta: NotRequired[MetaV1 | None]
+
+
+class FixtureV2(TypedDict):
+    """A format-2 fixture document."""
+
+    __pydantic_config__ = _STRICT  # type: ignore[misc]
+    format_version: Literal[2]
+    reqllm_version: NotRequired[str | None]
+    recorded_at: NotRequired[str | None]
+    source: NotRequired[str | None]
+    interactions: list[InteractionV2]
+
+
 #: One validator per format version.
-SCHEMAS: dict[int, TypeAdapter[Any]] = {1: TypeAdapter(FixtureV1)}
+SCHEMAS: dict[int, TypeAdapter[Any]] = {1: TypeAdapter(FixtureV1), 2: TypeAdapter(FixtureV2)}
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -39,6 +39,7 @@ __all__ = [
     "ReplayStream",
     "ReplayTransport",
     "response_record",
+    "stream_events",
     "transport_error",
 ]
 
@@ -70,16 +71,21 @@ def _sse_events(data: bytes) -> list[dict[str, Any]]:
     return out
 
 
+def stream_events(response: dict[str, Any]) -> list[dict[str, Any]]:
+    """The SSE events of a stored stream response, parsed from its chunks (either format), for reading."""
+    chunks = [c[1] if isinstance(c, list) else c for c in response.get("chunks") or ()]
+    data = b"".join(base64.b64decode(c["b64"]) if isinstance(c, dict) else str(c).encode("utf-8") for c in chunks)
+    return _sse_events(data)
+
+
 def response_record(status: int, headers: httpx.Headers, chunks: Sequence[bytes], timing: Sequence[float],
                     error: BaseException | None, *, stream: bool) -> dict[str, Any]:
-    """How a response is stored: allow-listed headers, and parsed body, or SSE events + raw chunks."""
+    """How a response is stored: allow-listed headers, and its parsed body, or its raw chunks with offsets."""
     content_type = headers.get("content-type", "").lower()
     record: dict[str, Any] = {"status": status,
                               "headers": filter_headers(headers.multi_items(), RESPONSE_HEADERS)}
     data = b"".join(chunks)
     if any(t in content_type for t in _STREAM_TYPES) or (stream and status < 400):
-        if "text/event-stream" in content_type:
-            record["events"] = _sse_events(data)
         record["chunks"] = [chunk_to_json(c) for c in chunks]
         record["timing_ms"] = [round(t, 1) for t in timing]
     elif data:

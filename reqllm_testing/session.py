@@ -8,7 +8,6 @@ talk to it; it never touches the network itself.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shlex
@@ -28,7 +27,7 @@ from .errors import (
     ReqLLMTestingError,
     UnusedInteractionsError,
 )
-from .fixture_file import FixtureFile
+from .fixture_file import FixtureFile, response_digest
 from .matching import Index, Matcher, describe_request, diff_text, parse_body, request_view
 from .modes import normalize_mode
 from .redaction import (
@@ -101,12 +100,6 @@ def decoded_of(call: Any, result: Any, error: BaseException | None) -> dict[str,
     if error is not None:
         out["error"] = {"type": type(error).__name__, "message": str(error)}
     return out
-
-
-def response_digest(response: Any) -> str:
-    """A fingerprint of a recorded response as written (``meta.decoded_from``): ``sha256:`` + 16 hex digits."""
-    text = json.dumps(response, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def decoded_mismatch(path: Path, position: int, interaction: dict[str, Any], diff: str,

@@ -153,10 +153,7 @@ def convert_interaction(raw: dict[str, Any], position: int, chunk_table: Any) ->
     out_response: dict[str, Any] = {"status": status,
                                     "headers": filter_headers(res_headers, RESPONSE_HEADERS)}
     if is_sse:
-        from .recorder import _sse_events
-
         text = data.decode("utf-8", errors="replace")
-        out_response["events"] = _sse_events(data)
         out_response["chunks"] = _chunks_for(chunk_table, position, text) or split_events(text)
     elif data:
         parsed = parse_body(data)

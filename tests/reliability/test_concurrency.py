@@ -28,6 +28,7 @@ import pytest
 import reqllm
 import reqllm_testing
 from reqllm_testing import fixture_file
+from reqllm_testing.recorder import stream_events
 
 from .faultserver import Action, Conn, FaultServer, Seen, reply, sse, sse_event
 
@@ -219,9 +220,9 @@ def _prompt(interaction: dict[str, Any]) -> str:
 def _answer(interaction: dict[str, Any]) -> str:
     """The text a recorded response carries: the message, or the streamed deltas joined."""
     response = interaction["response"]
-    if "events" not in response:
+    if "chunks" not in response:
         return str(response["body"]["choices"][0]["message"]["content"])
-    return "".join(e["data"]["choices"][0]["delta"].get("content") or "" for e in response["events"]
+    return "".join(e["data"]["choices"][0]["delta"].get("content") or "" for e in stream_events(response)
                    if isinstance(e["data"], dict) and e["data"]["choices"])
 
 

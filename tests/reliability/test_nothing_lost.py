@@ -25,6 +25,7 @@ import reqllm
 import reqllm_testing
 from reqllm import errors
 from reqllm_testing import _unsaved, fixture_file
+from reqllm_testing.recorder import stream_events
 
 from .faultserver import FaultServer, cut, reply, sse, stall
 from .payloads import CASES, OPENAI_CHAT, Case, encode
@@ -451,7 +452,7 @@ def test_a_broken_stream_keeps_its_chunks_for_the_caller_in_the_fixture_and_on_r
 
     [interaction] = fixture_file.read(path).interactions
     response, decoded = interaction["response"], interaction["decoded"]
-    assert response["chunks"] and response["events"]
+    assert response["chunks"] and stream_events(response)
     if fault == "reset":
         assert response["error"]["type"] in ("ReadError", "RemoteProtocolError"), response["error"]
     else:
@@ -477,7 +478,7 @@ def test_an_error_event_in_a_200_stream_is_recorded_with_its_chunks_and_replayed
         chunks, error = stream("sync", CHAT, **opts(server))
     assert isinstance(error, errors.ProviderUnavailableError) and texts(chunks) == "Hello"
     [interaction] = fixture_file.read(path).interactions
-    assert interaction["response"]["events"][-1]["data"] == failure
+    assert stream_events(interaction["response"])[-1]["data"] == failure
     assert interaction["decoded"]["error"]["type"] == type(error).__name__
     server.close()
     with reqllm_testing.use_fixture(path, mode="replay"):

@@ -30,6 +30,7 @@ import pytest
 import reqllm
 import reqllm_testing
 from reqllm import errors
+from reqllm_testing import fixture_file
 from reqllm_testing.redaction import RESPONSE_HEADERS
 
 from .faultserver import Action, Conn, FaultServer, Seen, _head, reply
@@ -83,7 +84,7 @@ def leaks(root: Path, *secrets: str) -> list[str]:
         data = path.read_bytes()
         streams = [b"".join(base64.b64decode(c["b64"]) if isinstance(c, dict) else c.encode()
                             for c in (i["response"] or {}).get("chunks") or [])
-                   for i in json.loads(data)["interactions"]] if path.suffix == ".json" else []
+                   for i in fixture_file.parse(data, path).interactions] if path.suffix == ".json" else []
         for secret in secrets:
             found += [f"{path.name}: {kind}" for kind, form in forms(secret).items() if form in data]
             # a secret split across stored chunks (some base64) shows only once they are joined
@@ -158,7 +159,7 @@ def test_a_canary_key_never_reaches_a_fixture_of_any_protocol(server: FaultServe
     assert sent, "the key was sent in a header"
 
     assert leaks(tmp_path, canary, NOISE) == []
-    interactions = json.loads(path.read_text())["interactions"]
+    interactions = fixture_file.read(path).interactions
     stored = interactions[1]["response"]["chunks"]
     assert any(isinstance(c, dict) and "b64" in c for c in stored), "some chunks are stored as base64"
     for interaction in interactions:
@@ -437,5 +438,5 @@ def test_encoded_echoes_of_the_key_are_scrubbed_from_raw_chunks(server: FaultSer
     text = path.read_text()
     escaped = "".join(f"\\u{ord(c):04x}" for c in canary)
     assert escaped not in text and json.dumps(escaped)[1:-1] not in text
-    assert b"".join(c.encode() if isinstance(c, str) else base64.b64decode(c["b64"]) for c in json.loads(
-        text)["interactions"][0]["response"]["chunks"]).count(b"REDACTED") == 5
+    assert b"".join(c.encode() if isinstance(c, str) else base64.b64decode(c["b64"]) for c in fixture_file.read(
+        path).interactions[0]["response"]["chunks"]).count(b"REDACTED") == 5

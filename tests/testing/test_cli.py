@@ -102,3 +102,29 @@ def test_scan_finds_secret_looking_strings(tmp_path: Path, capsys: pytest.Captur
     assert "secret-looking header: " in out and "x-session: 012345…" in out and "x-trace: aaaaaa…" in out
     assert "cookie" not in out
     assert "sk" "-proj-abcdefghijklmnopqrstuvwx" not in out  # findings are masked
+
+
+def test_upgrade_rewrites_version_1_fixtures_and_names_the_ones_it_cannot_read(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    current = _record(tmp_path / "current.json")
+    stream = {"status": 200, "headers": {"content-type": "text/event-stream"}, "error": None,
+              "chunks": ['data: {"a": 1}\n\n', "data: [DONE]\n\n"], "timing_ms": [1.5, 2.0],
+              "events": [{"event": "message", "data": {"a": 1}}, {"event": "message", "data": "[DONE]"}]}
+    old = tmp_path / "old" / "v1.json"
+    old.parent.mkdir()
+    old.write_text(json.dumps({"format_version": 1, "interactions": [
+        {"request": {"method": "POST", "url": "https://x/v1/chat/completions"}, "response": stream}]}))
+    (tmp_path / "broken.json").write_text('{"format_version": 1, "interactions": [{}]}')
+    before = current.read_bytes()
+
+    assert main(["fixtures", "upgrade", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert f"{old}: upgraded to format_version 2" in captured.out
+    assert f"1 of 3 fixture(s) under {tmp_path} rewritten" in captured.out
+    assert f"{tmp_path / 'broken.json'}: fixture " in captured.err and "$.interactions[0].request" in captured.err
+    assert current.read_bytes() == before  # already format 2: untouched
+    doc = json.loads(old.read_text())
+    assert doc["format_version"] == 2
+    assert doc["interactions"][0]["response"]["chunks"] == [[1.5, 'data: {"a": 1}\n\n'], [2.0, "data: [DONE]\n\n"]]
+    assert main(["fixtures", "upgrade", str(old.parent)]) == 0
+    assert "0 of 1 fixture(s)" in capsys.readouterr().out

@@ -37,7 +37,7 @@ def _write(path: Path, document: object) -> Path:
 def test_a_saved_document_is_sorted_indented_and_ends_with_a_newline(tmp_path: Path) -> None:
     path = fixture_file.save(tmp_path / "deep" / "dir" / "x.json", fixture_file.new_document([INTERACTION]))
     text = path.read_text()
-    assert text.startswith('{\n  "format_version": 1,\n  "interactions": [\n')
+    assert text.startswith('{\n  "format_version": 2,\n  "interactions": [\n')
     assert text.endswith("}\n") and not text.endswith("\n\n")
     doc = json.loads(text)
     assert doc["source"].startswith("reqllm_testing ") and doc["recorded_at"].endswith("Z")
@@ -68,7 +68,7 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path: Path) -> None:
     ('{"format_version": 1, "interactions": [{"request"', "is not valid JSON (truncated or hand-edited?)"),
     ("[1, 2]", "is not a JSON object but a list"),
     ('{"interactions": []}', "has no format_version"),
-    ('{"format_version": 2, "interactions": []}', "has unknown format_version 2"),
+    ('{"format_version": 3, "interactions": []}', "has unknown format_version 3"),
     ('{"format_version": 1}', "$.interactions: Field required"),
     ('{"format_version": 1, "interactions": [{"request": {"method": "GET"}, "response": {"status": 200}}]}',
      "$.interactions[0].request.url: Field required"),
@@ -89,9 +89,13 @@ def test_load_errors_name_the_file_and_the_problem(tmp_path: Path, content: str,
     assert "pytest --reqllm-record " in str(info.value) and "=missing" not in str(info.value)
 
 
-def _edit(where: str, value: object) -> dict[str, object]:
-    """A valid document with the field at ``where`` (dotted, within interaction #0) set to ``value``."""
+def _edit(where: str, value: object, version: int = 1) -> dict[str, object]:
+    """A valid format-``version`` document with the field at ``where`` (dotted, in interaction #0) set to ``value``."""
     document = fixture_file.new_document([json.loads(json.dumps(STREAMED))])
+    if version == 1:
+        document["format_version"] = 1
+    else:  # as written: each network chunk an [offset_ms, chunk] pair
+        document = json.loads(fixture_file.dumps(document))
     target: Any = document["interactions"][0]
     *parents, last = where.split(".")
     for part in parents:
@@ -114,8 +118,11 @@ STREAMED: dict[str, Any] = {
 
 
 def test_every_field_of_a_recorded_stream_passes_the_schema(tmp_path: Path) -> None:
-    loaded = fixture_file.load(_write(tmp_path / "ok.json", fixture_file.new_document([STREAMED])))
-    assert loaded.interactions == [STREAMED]
+    v1 = {**fixture_file.new_document([STREAMED]), "format_version": 1}
+    assert fixture_file.load(_write(tmp_path / "v1.json", v1)).interactions == [STREAMED]
+    v2 = fixture_file.save(tmp_path / "v2.json", fixture_file.new_document([STREAMED]))
+    without_events = {k: v for k, v in STREAMED["response"].items() if k != "events"}
+    assert fixture_file.load(v2).interactions == [{**STREAMED, "response": without_events}]
 
 
 @pytest.mark.parametrize(("where", "value", "path", "message"), [
@@ -150,6 +157,34 @@ def test_a_hand_edited_field_is_one_error_naming_file_json_path_and_command(
     error = info.value
     assert error.path == fixture and error.json_path == path
     assert str(error).startswith(f"fixture {fixture} is not a valid format-1 fixture: {path}: ")
+    assert message in str(error)
+    assert error.command is not None and error.command.startswith("pytest --reqllm-record <")
+    assert str(error).endswith(f"re-record the fixture with: {error.command}")
+
+
+@pytest.mark.parametrize(("where", "value", "path", "message"), [
+    ("response.chunks.1.1", {"b64": "not base64!"}, "$.interactions[0].response.chunks[1]", "not valid base64"),
+    ("response.chunks.0", 'data: {"x": 1}\n\n', "$.interactions[0].response.chunks[0]",
+     "a chunk is a pair [offset_ms, chunk], not a string"),
+    ("response.chunks.0", [1.5], "$.interactions[0].response.chunks[0]", "a chunk is a pair [offset_ms, chunk]"),
+    ("response.chunks.0.0", "fast", "$.interactions[0].response.chunks[0]",
+     "a chunk's offset_ms is a number or null, not a string"),
+    ("response.chunks.1.1", 7, "$.interactions[0].response.chunks[1]", "a chunk is a string or an object"),
+    ("response.chunks", "x", "$.interactions[0].response.chunks", "valid list (got string 'x')"),
+    ("response.headers", [["content-type", "text/event-stream"]], "$.interactions[0].response.headers",
+     "Input should be a valid dictionary (got list"),
+    ("decoded.chunks.0", "x", "$.interactions[0].decoded.chunks[0]", "valid dictionary"),
+    ("response.status", "200", "$.interactions[0].response.status", "valid integer (got string '200')"),
+    ("meta.stream", "yes", "$.interactions[0].meta.stream", "valid boolean"),
+])
+def test_a_hand_edited_format_2_field_is_one_error_naming_file_json_path_and_command(
+        tmp_path: Path, where: str, value: object, path: str, message: str) -> None:
+    fixture = _write(tmp_path / "edited.json", _edit(where, value, version=2))
+    with pytest.raises(FixtureCorruptError) as info:
+        fixture_file.load(fixture)
+    error = info.value
+    assert error.path == fixture and error.json_path == path
+    assert str(error).startswith(f"fixture {fixture} is not a valid format-2 fixture: {path}: ")
     assert message in str(error)
     assert error.command is not None and error.command.startswith("pytest --reqllm-record <")
     assert str(error).endswith(f"re-record the fixture with: {error.command}")
@@ -301,3 +336,25 @@ def test_a_permission_problem_is_reported_as_one_naming_the_path(shared_dir: Pat
     assert (f"FixturePermissionError: fixture {closed / 'x.json'} cannot be written: permission denied on "
             f"{closed} (owner uid {os.getuid()}, mode 0") in recorded.stderr, recorded.stderr
     assert list(closed.iterdir()) == []
+def test_format_2_keeps_each_stream_chunk_once_on_its_own_line_and_version_1_upgrades(tmp_path: Path) -> None:
+    v1 = {"format_version": 1, "interactions": [{
+        "request": {"method": "POST", "url": "https://x/v1/chat/completions", "body": {"stream": True}},
+        "response": {"status": 200, "headers": {"content-type": "text/event-stream"}, "error": None,
+                     "chunks": ["data: {\"a\": 1}\n\n", {"b64": "/w=="}], "timing_ms": [1.5, 3.0],
+                     "events": [{"event": "message", "data": {"a": 1}}]},
+        "decoded": {"chunks": [{"type": "content", "text": "a"}, {"type": "finish", "reason": "stop"}]}}]}
+    stamp = fixture_file.response_digest(v1["interactions"][0]["response"])  # as format 1 held it
+    v1["interactions"][0]["meta"] = {"decoded_from": stamp}
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps(v1, indent=2))
+    assert fixture_file.read(path).interactions[0]["response"]["timing_ms"] == [1.5, 3.0]  # v1 still loads
+    assert fixture_file.upgrade(path) and not fixture_file.upgrade(path)
+    text = path.read_text()
+    assert '"format_version": 2' in text and '"events"' not in text and '"timing_ms"' not in text
+    assert '          [1.5,"data: {\\"a\\": 1}\\n\\n"],\n          [3.0,{"b64":"/w=="}]\n' in text
+    assert '          {"text":"a","type":"content"},\n' in text
+    (interaction,) = fixture_file.read(path).interactions
+    response = interaction["response"]
+    assert response["chunks"] == ["data: {\"a\": 1}\n\n", {"b64": "/w=="}] and response["timing_ms"] == [1.5, 3.0]
+    # the stamp still says "made from this response" (it was true before), so no false "edited" verdict
+    assert interaction["meta"]["decoded_from"] == fixture_file.response_digest(response) != stamp

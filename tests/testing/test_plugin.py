@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+from reqllm_testing import fixture_file
+from reqllm_testing.fixture_file import dumps
+from reqllm_testing.recorder import stream_events
 from reqllm_testing.session import response_digest
 
 from .loopback import OpenAIServer
@@ -160,21 +163,22 @@ def test_record_then_replay_without_server_or_key(pytester: pytest.Pytester, mon
                 assert secret not in data or path.suffix != ".json", path
 
     stream = json.loads((folder / "test_stream.json").read_text())
+    loaded = fixture_file.read(folder / "test_stream.json")  # as held in memory: chunks and timing_ms lists
     (interaction,) = stream["interactions"]
     response = interaction["response"]
     assert response["status"] == 200 and response["error"] is None
     assert set(response["headers"]) == {"content-type"}
-    assert len(response["chunks"]) == len(response["timing_ms"]) > 5
-    assert response["chunks"][-1] == "data: [DONE]\n\n"
-    assert response["events"][1]["data"]["choices"][0]["delta"]["content"] == "Echo:"
+    assert len(response["chunks"]) > 5 and all(isinstance(c[0], float) for c in response["chunks"])
+    assert response["chunks"][-1][1] == "data: [DONE]\n\n"
+    assert stream_events(response)[1]["data"]["choices"][0]["delta"]["content"] == "Echo:"
     assert interaction["meta"] == {"model": "openai:gpt-4o-mini", "operation": "chat", "stream": True,
                                    "protocol": "openai_chat", "provider": "openai",
                                    "test": "test_e2e.py::test_stream",
-                                   "decoded_from": response_digest(interaction["response"])}
+                                   "decoded_from": response_digest(loaded.interactions[0]["response"])}
     assert "authorization" not in interaction["request"]["headers"]
     assert interaction["request"]["body"]["stream"] is True
     text = (folder / "test_stream.json").read_text()
-    assert text == json.dumps(stream, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert text == dumps(stream) and "events" not in response
 
     openai_server.stop()
     _env(monkeypatch, "http://127.0.0.1:9/v1", pytester.path, "sk" "-another-key-0000000000")
@@ -226,13 +230,13 @@ def test_missing_mismatched_corrupt_and_unused(pytester: pytest.Pytester, monkey
     generate.write_text(json.dumps(edited))
     result = _run(pytester, "-k", "generate")
     result.assert_outcomes(failed=1, deselected=1)
-    result.stdout.fnmatch_lines([f"*FixtureCorruptError: fixture {generate} is not a valid format-1 fixture: "
+    result.stdout.fnmatch_lines([f"*FixtureCorruptError: fixture {generate} is not a valid format-2 fixture: "
                                  "$.interactions?0?.response.headers: Input should be a valid dictionary*"
                                  "re-record the fixture with: pytest --reqllm-record test_e2e.py::test_generate"])
 
     extra = json.loads(json.dumps(doc["interactions"][0]))
     extra["request"]["body"]["messages"][0]["content"] = "never asked"
-    doc["format_version"] = 1
+    doc["format_version"] = 2
     doc["interactions"].append(extra)
     generate.write_text(json.dumps(doc))
     result = _run(pytester, "-k", "generate")
@@ -272,8 +276,8 @@ def test_a_failing_test_never_replaces_a_good_fixture(pytester: pytest.Pytester,
     result.stdout.fnmatch_lines(["reqllm: 0 replayed, 0 recorded, 0 missing, 1 kept"])
     assert (folder / "test_generate.json").read_bytes() == before
     stream_after = json.loads((folder / "test_stream.json").read_text())  # the passing test re-recorded
-    assert stream_after["interactions"][0]["response"]["timing_ms"] != \
-        stream_before["interactions"][0]["response"]["timing_ms"]
+    assert [c[0] for c in stream_after["interactions"][0]["response"]["chunks"]] != \
+        [c[0] for c in stream_before["interactions"][0]["response"]["chunks"]]
     assert not [p for p in folder.parent.rglob("*") if p.name.endswith(".tmp")]
 
 

@@ -73,7 +73,7 @@ def test_sdks_record_then_replay_offline(pytester: pytest.Pytester, monkeypatch:
     stream = json.loads((folder / "test_sdk-openai_chat_stream.json").read_text())
     (interaction,) = stream["interactions"]
     assert interaction["request"]["url"].endswith("/v1/chat/completions")
-    assert interaction["response"]["chunks"][-1] == "data: [DONE]\n\n"
+    assert interaction["response"]["chunks"][-1][1] == "data: [DONE]\n\n"  # format 2: [offset_ms, chunk]
     assert not any(h.startswith("x-stainless") for h in interaction["request"]["headers"])
 
     sdk_server.stop()

@@ -11,7 +11,7 @@ import pytest
 import reqllm
 from reqllm import errors
 from reqllm.cli import main
-from reqllm_testing import Reply, Script, disconnect, faults, rate_limited, use_fixture
+from reqllm_testing import Reply, Script, disconnect, faults, fixture_file, rate_limited, use_fixture
 from reqllm_testing.to_script import script_from_fixture
 
 REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
@@ -78,7 +78,7 @@ def test_faults_reply_writes_a_fixture_that_replays_as_the_script_would(tmp_path
     with use_fixture(path):
         answer = reqllm.stream_text("anthropic:claude-3-5-haiku-20241022", "Hi", api_key="k" * 10).to_response()
     assert (answer.text, answer.thinking) == ("Bonjour à tous: éééé", "hmm")
-    assert any(isinstance(c, dict) for c in json.loads(path.read_text())["interactions"][0]["response"]["chunks"])
+    assert any(isinstance(c, dict) for c in fixture_file.read(path).interactions[0]["response"]["chunks"])
     with pytest.raises(errors.RateLimitError):
         gemini = faults.request_for("google:gemini-2.5-flash", "Hi", api_key="k" * 10)
         limited = faults.write_fixture(tmp_path / "limited.json", [faults.rate_limit(gemini, retry_after=None)])

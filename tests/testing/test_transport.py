@@ -15,6 +15,7 @@ import pytest
 import reqllm
 import reqllm_testing
 from reqllm_testing import FixtureMismatchError, FixtureNotFoundError, FixtureTransport, fixture_file
+from reqllm_testing.recorder import stream_events
 from reqllm_testing.session import FixtureSession
 
 from .loopback import OpenAIServer, answer_events
@@ -59,10 +60,10 @@ def test_any_httpx_client_records_and_replays_chunks_exactly(tmp_path: Path) -> 
         assert c.post("https://api.example.com/v1/echo", json={"q": 1}).json() == {"echo": {"q": 1}}
         with c.stream("POST", "https://api.example.com/v1/stream", json={"stream": True}) as response:
             assert list(response.iter_raw()) == SSE
-    doc = json.loads(path.read_text())
+    doc = fixture_file.read(path).document()
     stream = doc["interactions"][1]["response"]
     assert stream["chunks"] == [c.decode() for c in SSE]
-    assert [e["data"] for e in stream["events"]][-1] == "[DONE]"
+    assert [e["data"] for e in stream_events(stream)][-1] == "[DONE]"
     assert stream["headers"] == {"content-type": "text/event-stream"}
     assert "decoded" not in doc["interactions"][1]
 
@@ -108,7 +109,7 @@ def test_recording_tees_the_stream_instead_of_buffering_it(tmp_path: Path,
         openai_server.release.set()
         rest = [c.text for c in iterator if c.type == "content"]
     assert first.text == "Echo:" and rest == [" wait"]
-    response = json.loads(path.read_text())["interactions"][0]["response"]
+    response = fixture_file.read(path).document()["interactions"][0]["response"]
     timing = response["timing_ms"]
     assert len(timing) == len(response["chunks"]) == len(answer_events("wait")) + 1
     assert timing == sorted(timing)
@@ -123,7 +124,7 @@ def test_a_stream_that_breaks_midway_keeps_what_arrived(tmp_path: Path, openai_s
             pytest.raises(httpx.RemoteProtocolError), client.stream("POST", url, json=body) as response:
         for chunk in response.iter_raw():
             got.append(chunk)
-    response_record = json.loads(path.read_text())["interactions"][0]["response"]
+    response_record = fixture_file.read(path).document()["interactions"][0]["response"]
     assert response_record["error"]["type"] == "RemoteProtocolError"
     assert [c.encode() for c in response_record["chunks"]] == got and len(got) == 2
 

@@ -15,6 +15,7 @@ import reqllm_testing
 from reqllm.cli import main
 from reqllm_testing import fixture_file
 from reqllm_testing.check import scan_paths
+from reqllm_testing.recorder import stream_events
 from reqllm_testing.vcr_import import convert_cassette, import_cassette, split_events
 
 CORPUS = Path("/work/shared/corpus")
@@ -39,7 +40,7 @@ def test_every_corpus_cassette_converts_losslessly(cassette: Path) -> None:
         response = item["response"]
         assert response["status"] == original["response"]["status"]["code"]
         assert "".join(response["chunks"]) == original["response"]["body"]["string"]
-        assert response["events"] and "timing_ms" not in response  # no timing in a cassette
+        assert stream_events(response) and "timing_ms" not in response  # no timing in a cassette
         assert set(response["headers"]) <= {"content-type", "retry-after", "retry-after-ms", "x-should-retry"}
         assert set(item["request"]["headers"]) <= {"content-type", "accept", "anthropic-version",
                                                    "anthropic-beta", "openai-beta"}
@@ -67,7 +68,7 @@ def test_an_imported_openai_stream_replays_through_reqllm(tmp_path: Path) -> Non
     # The cassette's request was sent by another client: match on the route only.
     with reqllm_testing.use_fixture(path, mode="replay", ignore_fields=["*"]):
         text = "".join(reqllm.stream_text("openai:gpt-4o-mini", "Say hello").text_stream())
-    events = json.loads(path.read_text())["interactions"][0]["response"]["events"]
+    events = stream_events(json.loads(path.read_text())["interactions"][0]["response"])
     expected = "".join(e["data"]["choices"][0]["delta"].get("content") or "" for e in events
                        if isinstance(e["data"], dict) and e["data"]["choices"])
     assert text == expected and text.startswith("Hello")
