@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import reqllm_testing
-from tests.live.test_live_orchestration import MODEL_ID, RECORDED_URL, SPECS, run_loop
+from tests.live.test_live_orchestration import MODEL_ID, RECORDED_URLS, SPECS, run_loop, server_of
 
 DATA = Path(__file__).parent / "data" / "live_loops"
 
@@ -26,7 +26,7 @@ def test_a_loop_recorded_from_the_real_server_replays_offline(protocol: str) -> 
     interactions = json.loads(path.read_text())["interactions"]
     log: list[dict[str, Any]] = []
     with reqllm_testing.use_fixture(path, mode="replay"):
-        response = run_loop(spec, variant, RECORDED_URL, log)
+        response = run_loop(spec, variant, RECORDED_URLS[server_of(protocol)], log)
 
     assert len(interactions) == len(response.steps) == 2
     call = response.steps[0].tool_calls[0]
@@ -35,4 +35,3 @@ def test_a_loop_recorded_from_the_real_server_replays_offline(protocol: str) -> 
     assert "temp_c" in json.dumps(interactions[1]["request"]["body"]), "step 2 sent the tool result"
     assert response.usage.total_tokens == sum(s.usage.total_tokens for s in response.steps) > 0
     assert MODEL_ID in response.model
-    assert response.steps[0].finish_reason == "tool_calls"

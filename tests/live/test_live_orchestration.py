@@ -1,14 +1,17 @@
 """The orchestrator against a real server (``pytest -m live``): llama.cpp's tools server on loopback.
 
 The ``tools`` server of ``scripts/local_llm.py`` (llama.cpp embedded by ``xllamacpp``, Gemma 3 270M with
-``scripts/local_llm_tools.jinja``) returns real ``<tool_call>`` JSON on Chat, Messages and Responses. Each
+``scripts/local_llm_tools.jinja``) returns real ``<tool_call>`` JSON on Chat, Messages and Responses, and the
+``gemini`` server (LiteLLM's proxy in front of it) speaks Gemini's ``generateContent``. Each
 tool loop here runs a real callable between two real requests, is recorded into one fixture with
-``reqllm_testing.use_fixture`` and then replayed from that file alone. Object streams, a fallback from a
-dead loopback port and a usage limit passed in step 2 run live. The server is started when it is not
-running (and then stopped at the end); a running one is reused and left running.
+``reqllm_testing.use_fixture`` and then replayed from that file alone. Object streams, a fallback from
+a dead loopback port to another protocol and a usage limit passed in step 2 run live. The server is
+started when it is not running (and then stopped at the end); a running one is reused and left
+running. The same for the ``gemini`` proxy, which only the Gemini tests need.
 
 The loops are also committed as recordings (``tests/data/live_loops/``, replayed offline by
-``tests/test_loop_live_replay.py`` in every run). To record them again, with the tools server running::
+``tests/test_loop_live_replay.py`` in every run). To record them again, with both servers running on their
+default ports::
 
     python -m tests.live.test_live_orchestration tests/data/live_loops
 
@@ -39,12 +42,19 @@ from reqllm.errors import APIConnectionError, UsageLimitExceeded
 pytestmark = pytest.mark.live
 
 ROOT = Path(__file__).resolve().parents[2]
-RECORDED_URL = "http://127.0.0.1:8082/v1"  # the tools server's default port, as in the committed recordings
+#: The servers' default URLs, as in the committed recordings.
+RECORDED_URLS = {"tools": "http://127.0.0.1:8082/v1", "gemini": "http://127.0.0.1:8083/v1beta"}
+
+
+def server_of(protocol: str) -> str:
+    """Which local server speaks ``protocol``: Gemini's is the LiteLLM proxy, the others the tools server."""
+    return "gemini" if protocol == "gemini" else "tools"
 MODEL_ID = "gemma-3-270m-q4_k_m"
-SPECS = {  # the tools server's three protocols, each with the variant its loop runs
+SPECS = {  # the tools server's three protocols and Gemini's (LiteLLM in front of it), each with its variant
     "openai_chat": (f"local-llm-think:{MODEL_ID}", "body"),
     "anthropic": (f"local-llm-think-anthropic:{MODEL_ID}", "stream"),
     "openai_responses": (f"local-llm-think-responses:{MODEL_ID}", "astream"),
+    "gemini": (f"local-llm-gemini:{MODEL_ID}", "stream"),
 }
 WEATHER = {"type": "object", "properties": {"city": {"type": "string", "description": "City name"}},
            "required": ["city"]}
@@ -74,10 +84,24 @@ def server() -> Iterator[str]:
             local_llm.stop(server="tools")
 
 
+@pytest.fixture(scope="module")
+def gemini_server(server: str) -> Iterator[str]:
+    """The LiteLLM Gemini proxy's base URL (``.../v1beta``), in front of the tools server; same rule."""
+    local_llm = _script()
+    started = not local_llm.status(server="gemini")["running"]
+    info = local_llm.start(server="gemini", timeout=600.0)
+    try:
+        yield info["base_url"] + "/v1beta"
+    finally:
+        if started:
+            local_llm.stop(server="gemini")
+
+
 @pytest.fixture(autouse=True)
 def _no_server_variable(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The URLs come from each test, not from a REQLLM_LOCAL_TOOLS_BASE_URL left in the environment."""
+    """The URLs come from each test, not from a REQLLM_LOCAL_*_BASE_URL left in the environment."""
     monkeypatch.delenv("REQLLM_LOCAL_TOOLS_BASE_URL", raising=False)
+    monkeypatch.delenv("REQLLM_LOCAL_GEMINI_BASE_URL", raising=False)
 
 
 def weather_tool(log: list[dict[str, Any]]) -> reqllm.Tool:
@@ -117,8 +141,9 @@ def _sum(usages: list[reqllm.Usage]) -> tuple[int, int, int]:
 
 @pytest.mark.parametrize("protocol", list(SPECS))
 def test_a_real_tool_loop_runs_the_callable_then_replays_from_one_fixture(
-        server: str, tmp_path: Path, protocol: str) -> None:
+        request: pytest.FixtureRequest, tmp_path: Path, protocol: str) -> None:
     spec, variant = SPECS[protocol]
+    server = request.getfixturevalue("gemini_server" if server_of(protocol) == "gemini" else "server")
     path = tmp_path / f"{protocol}-loop.json"
     log: list[dict[str, Any]] = []
     with reqllm_testing.use_fixture(path, mode="record"):
@@ -148,11 +173,13 @@ def test_a_real_tool_loop_runs_the_callable_then_replays_from_one_fixture(
     assert replayed.usage == recorded.usage and replayed.text == recorded.text
 
 
-def test_a_real_object_stream_grows_then_validates(server: str) -> None:
+@pytest.mark.parametrize("protocol", ["openai_chat", "gemini"])  # the two that enforce the schema (see the notes)
+def test_a_real_object_stream_grows_then_validates(request: pytest.FixtureRequest, protocol: str) -> None:
+    server = request.getfixturevalue("gemini_server" if server_of(protocol) == "gemini" else "server")
     schema = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 12},
                                                "temp_c": {"type": "integer", "minimum": -50, "maximum": 50}},
               "required": ["city", "temp_c"], "additionalProperties": False}
-    stream = reqllm.stream_object(SPECS["openai_chat"][0], "The weather in Paris as JSON.", schema,
+    stream = reqllm.stream_object(SPECS[protocol][0], "The weather in Paris as JSON.", schema,
                                   base_url=server, max_tokens=96, temperature=0.0)
     partials = list(stream)
     result = stream.to_response()
@@ -170,11 +197,12 @@ def _dead_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.mark.parametrize("variant", ["body", "stream"])
-def test_a_real_fallback_from_a_dead_port_to_the_server(server: str, variant: str) -> None:
-    model = reqllm.model(SPECS["openai_chat"][0])
-    dead = model.model_copy(update={"base_url": f"http://127.0.0.1:{_dead_port()}/v1"})
-    live = model.model_copy(update={"base_url": server})
+@pytest.mark.parametrize(("variant", "first", "second"), [("body", "anthropic", "openai_chat"),
+                                                         ("stream", "openai_chat", "anthropic")])
+def test_a_real_fallback_from_a_dead_port_to_the_server(server: str, variant: str, first: str, second: str) -> None:
+    """The first model (one protocol) is refused on a dead loopback port; the second (another protocol) answers."""
+    dead = reqllm.model(SPECS[first][0]).model_copy(update={"base_url": f"http://127.0.0.1:{_dead_port()}/v1"})
+    live = reqllm.model(SPECS[second][0]).model_copy(update={"base_url": server})
     options: dict[str, Any] = {"max_tokens": 4, "temperature": 0.0, "max_retries": 0}
     if variant == "body":
         response = reqllm.generate_text([dead, live], "Say hi.", **options)
@@ -185,7 +213,7 @@ def test_a_real_fallback_from_a_dead_port_to_the_server(server: str, variant: st
 
     assert [type(e) for e in response.fallback_errors] == [APIConnectionError]
     assert "Connection refused" in str(response.fallback_errors[0])
-    assert MODEL_ID in response.model
+    assert response.model == live.spec and MODEL_ID in response.model
     assert response.usage.output_tokens > 0
 
 
@@ -205,12 +233,12 @@ def test_a_real_usage_limit_is_passed_in_step_two(server: str) -> None:
     assert error.usage.output_tokens == error.response.usage.output_tokens > STEP_TOKENS
 
 
-def record(directory: Path, base_url: str = RECORDED_URL) -> None:
+def record(directory: Path) -> None:
     """Record each protocol's tool loop into ``directory/<protocol>.json`` (the committed recordings)."""
     directory.mkdir(parents=True, exist_ok=True)
     for protocol, (spec, variant) in SPECS.items():
         with reqllm_testing.use_fixture(directory / f"{protocol}.json", mode="record"):
-            response = run_loop(spec, variant, base_url, [])
+            response = run_loop(spec, variant, RECORDED_URLS[server_of(protocol)], [])
         print(f"{protocol}: {len(response.steps)} steps, {response.usage.total_tokens} tokens")
 
 
