@@ -40,11 +40,13 @@ class _Driver:
         chunks.extend(metas)
         return metas
 
-    def failed(self, error: BaseException, chunks: list[StreamChunk]) -> None:
-        """Report the loop's error; a ReqLLMError carries the chunks so far."""
-        if isinstance(error, ReqLLMError):
-            error.chunks = list(chunks)
+    def failed(self, error: BaseException, chunks: list[StreamChunk]) -> ReqLLMError | None:
+        """Report the loop's error; a ReqLLMError carries the chunks so far and is the stream's error."""
+        mine = error if isinstance(error, ReqLLMError) else None
+        if mine is not None:
+            mine.chunks = list(chunks)
         self.run.loop_event("loop.error", error=error)
+        return mine
 
 
 class _AnsweredBy:
@@ -84,9 +86,7 @@ class LoopStream(_AnsweredBy, StreamResponse):
                     steps.answer(outcomes)
             self._response = steps.response()
         except BaseException as exc:
-            if isinstance(exc, ReqLLMError):
-                self._error = exc
-            self._loop.failed(exc, self.chunks)
+            self._error = self._loop.failed(exc, self.chunks)
             raise
 
     def _step(self, attempt: Attempt) -> Iterator[StreamChunk]:
@@ -134,9 +134,7 @@ class AsyncLoopStream(_AnsweredBy, AsyncStreamResponse):
                     steps.answer(outcomes)
             self._response = steps.response()
         except BaseException as exc:
-            if isinstance(exc, ReqLLMError):
-                self._error = exc
-            self._loop.failed(exc, self.chunks)
+            self._error = self._loop.failed(exc, self.chunks)
             raise
 
     async def _step(self, attempt: Attempt) -> AsyncIterator[StreamChunk]:
