@@ -15,6 +15,7 @@ redaction on the same functions, so a recording and a live call agree on what a 
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -57,8 +58,12 @@ _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _SCHEMES = ("bearer", "basic", "token")
 
 
+@functools.lru_cache(maxsize=4096)
 def is_credential_name(name: str) -> bool:
-    """True when a key name (any case style) holds a credential word: ``auth_token``, ``secretKey``."""
+    """True when a key name (any case style) holds a credential word: ``auth_token``, ``secretKey``.
+
+    Cached: a body's key names repeat from call to call (``role``, ``content``, ``model``).
+    """
     lowered = name.lower()
     if lowered in _CREDENTIAL_WORDS or lowered in SECRET_PARAMS:
         return True
@@ -127,18 +132,22 @@ def body_secrets(body: Any) -> set[str]:
     """String values under keys that name a credential (``is_credential_name``), at any depth."""
     found: set[str] = set()
     stack = [body]
+    scalars = (str, int, float, bool, type(None))  # exact types first: an ABC check is slow per value
     while stack:
         value = stack.pop()
-        if isinstance(value, Mapping):
+        kind = type(value)
+        if kind is list or kind is tuple:
+            stack.extend(v for v in value if type(v) not in scalars)
+        elif kind is dict or isinstance(value, Mapping):
             for name, inner in value.items():
                 if isinstance(inner, str):
                     if isinstance(name, str) and is_credential_name(name):
                         found.add(inner)
-                elif isinstance(inner, Mapping | list | tuple):
+                elif type(inner) not in scalars:
                     stack.append(inner)
         elif isinstance(value, list | tuple):
-            stack.extend(v for v in value if isinstance(v, Mapping | list | tuple))
-    return _kept(found)
+            stack.extend(value)
+    return _kept(found) if found else found
 
 
 def _escaped(char: str, upper: bool) -> str:

@@ -76,7 +76,7 @@ class _ServeRecorded(httpx.BaseTransport):
     """Answers any request with one recorded response (the re-decoding does not depend on the request)."""
 
     def __init__(self, response: dict[str, Any]) -> None:
-        from .recorder import Compiled
+        from .served import Compiled
 
         self.compiled = Compiled(response)
 

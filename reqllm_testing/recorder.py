@@ -27,6 +27,7 @@ from .errors import NetworkBlockedError
 from .intercept import SEAM
 from .matching import Matcher
 from .redaction import RESPONSE_HEADERS, chunk_to_json, filter_headers
+from .served import Compiled, prepared
 from .session import REPLAY_KEY, FixtureSession, resolve_mode
 
 __all__ = [
@@ -310,72 +311,8 @@ class ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
             raise transport_error(self.error, self.request)
 
 
-def _sse_bytes(events: Sequence[dict[str, Any]]) -> list[bytes]:
-    out = []
-    for event in events:
-        lines = []
-        if event.get("event", "message") != "message":
-            lines.append(f"event: {event['event']}")
-        if event.get("id") is not None:
-            lines.append(f"id: {event['id']}")
-        data = event.get("data", "")
-        text = data if isinstance(data, str) else _JSON.encode(data)
-        lines.extend(f"data: {line}" for line in text.split("\n"))
-        out.append(("\n".join(lines) + "\n\n").encode("utf-8"))
-    return out
-
-
-_HEADERS: dict[tuple[tuple[str, Any], ...], httpx.Headers] = {}
-
-
-def _headers(recorded: dict[str, Any]) -> httpx.Headers:
-    """The recorded (allow-listed, so few distinct) response headers, normalized once per process.
-
-    Shared: ``httpx.Response`` copies the headers it is given, so nothing mutates these.
-    """
-    items = tuple(recorded.items())
-    try:
-        headers = _HEADERS.get(items)
-    except TypeError:  # a hand-edited value that is not a string: not shared
-        return httpx.Headers(list(items))
-    if headers is None:
-        headers = httpx.Headers(list(items))
-        if len(_HEADERS) < 1024:
-            _HEADERS[items] = headers
-    return headers
-
-
-class Compiled:
-    """One recorded response, ready to serve many times (bytes built once per file load)."""
-
-    __slots__ = ("chunks", "error", "headers", "status", "timing")
-
-    def __init__(self, response: dict[str, Any]) -> None:
-        self.status: int | None = response.get("status")
-        self.headers = _headers(response.get("headers") or {})
-        self.error: dict[str, Any] | None = response.get("error")
-        self.timing: list[float] | None = response.get("timing_ms")
-        if "chunks" in response:
-            self.chunks = [base64.b64decode(c["b64"]) if isinstance(c, dict) else str(c).encode("utf-8")
-                           for c in response["chunks"]]
-        elif "events" in response:
-            self.chunks = _sse_bytes(response["events"])
-        elif response.get("body") is not None:
-            self.chunks = [_JSON.encode(response["body"]).encode("utf-8")]
-        elif "text" in response:
-            self.chunks = [str(response["text"]).encode("utf-8")]
-        elif "b64" in response:
-            self.chunks = [base64.b64decode(response["b64"])]
-        else:
-            self.chunks = []
-
-
 def _compiled(session: FixtureSession, position: int) -> Compiled:
-    table: dict[int, Compiled] = session.fixture().derived("compiled", lambda f: {})
-    item = table.get(position)
-    if item is None:
-        item = table[position] = Compiled(session.fixture().interactions[position]["response"])
-    return item
+    return prepared(session.fixture())[position]
 
 
 class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):

@@ -266,8 +266,10 @@ def _forms(secrets: frozenset[str]) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=256)
-def _byte_forms(secrets: frozenset[str]) -> tuple[bytes, ...]:
-    return tuple(form.encode("utf-8") for form in _forms(secrets))
+def _byte_search(secrets: frozenset[str]) -> re.Pattern[bytes] | None:
+    """One pattern finding any form of ``secrets`` in raw bytes (one scan instead of one per form)."""
+    forms = _forms(secrets)
+    return re.compile(b"|".join(re.escape(form.encode("utf-8")) for form in forms)) if forms else None
 
 
 def scrub_request_body(body: Any, secrets: Iterable[str], content: bytes | None = None) -> Any:
@@ -277,8 +279,10 @@ def scrub_request_body(body: Any, secrets: Iterable[str], content: bytes | None 
     if body is None:
         return body
     key = secrets if isinstance(secrets, frozenset) else frozenset(secrets)
-    if content is not None and not any(form in content for form in _byte_forms(key)):
-        return body
+    if content is not None:
+        search = _byte_search(key)
+        if search is None or search.search(content) is None:
+            return body
     values = _forms(key)
     if values and isinstance(body, str | dict | list) and _holds(body, values):
         return _walk(body, values)
@@ -289,10 +293,19 @@ def scrub_request_url(url: str, secrets: Iterable[str]) -> str:
     """A live request's URL as a recording stores it (userinfo, credential parameters and secret values
     gone), for matching in replay."""
     key = secrets if isinstance(secrets, frozenset) else frozenset(secrets)
-    url = redact_url(url)
-    if any(form in url for form in _forms(key)):
-        url = _walk(url, _forms(key))
-    return url
+    cached = _scrubbed_urls.get((url, key))
+    if cached is not None:  # replay asks for the same few URLs with the same secrets, call after call
+        return cached
+    scrubbed = redact_url(url)
+    if any(form in scrubbed for form in _forms(key)):
+        scrubbed = _walk(scrubbed, _forms(key))
+    if len(_scrubbed_urls) >= 256:
+        _scrubbed_urls.clear()
+    _scrubbed_urls[(url, key)] = scrubbed
+    return scrubbed
+
+
+_scrubbed_urls: dict[tuple[str, frozenset[str]], str] = {}
 
 
 def _holds(value: Any, forms: tuple[str, ...]) -> bool:

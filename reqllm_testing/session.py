@@ -42,6 +42,7 @@ from .redaction import (
     secrets_from_body,
 )
 from .redaction import secrets_from_headers as _secrets_from_headers
+from .served import prepared
 
 __all__ = [
     "FixtureSession",
@@ -86,17 +87,34 @@ def resolve_mode(mode: str | None, path: Path, run_id: str | None = None) -> Lit
     return "record" if mode == "record" else "replay"
 
 
-def decoded_of(call: Any, result: Any, error: BaseException | None) -> dict[str, Any]:
+_NOT_DECODED = frozenset({"raw", "steps", "messages"})
+#: Secrets of the request headers and URL seen lately (the same few per test), by raw headers and URL.
+_HEADER_SECRETS: dict[tuple[tuple[tuple[bytes, bytes], ...], str], frozenset[str]] = {}
+
+
+def _request_secrets(headers: httpx.Headers, url: str) -> frozenset[str]:
+    """``secrets_from_headers`` of a request, computed once per distinct headers (content-length aside) and URL."""
+    key = (tuple(item for item in headers.raw if item[0] not in (b"content-length", b"Content-Length")), url)
+    found = _HEADER_SECRETS.get(key)
+    if found is None:
+        found = frozenset(_secrets_from_headers(headers.multi_items(), url))
+        if len(_HEADER_SECRETS) >= 256:
+            _HEADER_SECRETS.clear()
+        _HEADER_SECRETS[key] = found
+    return found
+
+
+def decoded_of(call: Any, result: Any, error: BaseException | None, *, mode: str = "json") -> dict[str, Any]:
     """The decoded part of a call: its StreamChunks or its Response, plus the error it ended with.
 
     One request's decoding only: a tool loop's ``steps`` and ``messages`` belong to the whole call.
+    ``mode="python"`` dumps the Response faster, for a comparison that falls back to ``json`` on a difference.
     """
     out: dict[str, Any] = {}
     if call.stream:
         out["chunks"] = [chunk.to_dict() for chunk in result or ()]
     elif result is not None:
-        out["response"] = result.model_dump(mode="json", exclude={"raw", "steps", "messages"},
-                                          warnings=False)
+        out["response"] = result.model_dump(mode=mode, exclude=_NOT_DECODED, warnings=False)
     if error is not None:
         out["error"] = {"type": type(error).__name__, "message": str(error)}
     return out
@@ -185,6 +203,7 @@ class FixtureSession:
         #: A named fixture several tests may share: each test answers only for its own interactions.
         self.shared = shared
         self.secrets: set[str] = set()
+        self._frozen: frozenset[str] | None = None
         #: Errors raised to the code under test (re-raised at the end if it swallowed them).
         self.errors: list[ReqLLMTestingError] = []
         self.entries: list[dict[str, Any]] = []
@@ -223,6 +242,7 @@ class FixtureSession:
                 raise self._raise(exc.with_command(rerecord) if rerecord else exc) from None
             except ReqLLMTestingError as exc:
                 raise self._raise(exc) from None
+            prepared(self._fixture)  # what replay serves, ready at load (once per loaded file)
         return self._fixture
 
     @property
@@ -263,13 +283,16 @@ class FixtureSession:
     def scrubbed(self, request: httpx.Request, body: Any, call: Any = None) -> tuple[str, Any]:
         """The live request's URL and body as its recording stores them: the secrets it carries (and those
         seen earlier in this session) replaced, exactly as ``recorded()`` replaced them when it was written."""
-        found = _secrets_from_headers(request.headers.multi_items(), str(request.url)) | secrets_from_body(body)
+        url = str(request.url)
+        found = _request_secrets(request.headers, url) | secrets_from_body(body)
         with self._lock:
             if call is not None:
                 self.secrets.update(call.secrets)
             self.secrets.update(found)
-            secrets = frozenset(self.secrets)
-        return scrub_request_url(str(request.url), secrets), scrub_request_body(body, secrets, request.content)
+            if self._frozen is None or len(self._frozen) != len(self.secrets):
+                self._frozen = frozenset(self.secrets)  # secrets only grow: same size, same set
+            secrets = self._frozen
+        return scrub_request_url(url, secrets), scrub_request_body(body, secrets, request.content)
 
     def _mismatch(self, request: httpx.Request, body: Any, key: str, index: Index, *,
                   exhausted: bool) -> FixtureMismatchError:
@@ -365,6 +388,8 @@ class FixtureSession:
         interaction = self.fixture().interactions[position]
         recorded = interaction.get("decoded")
         if recorded is None:  # recorded without a decoded part (FixtureTransport, vcr import): nothing to check
+            return
+        if recorded == decoded_of(call, result, error, mode="python"):  # the usual case: one dump, one compare
             return
         actual = decoded_of(call, result, error)
         if same_decoded(recorded, actual):

@@ -22,9 +22,10 @@ from reqllm import errors
 
 from . import fixture_file
 from .errors import ScriptError
-from .recorder import Compiled, transport_error
+from .recorder import transport_error
 from .reply import Embeddings, Fault, Reply, disconnect, http_error, overloaded, rate_limited
 from .script import Script
+from .served import Compiled
 from .wire_requests import detect
 
 __all__ = ["script_from_fixture"]

@@ -122,3 +122,4 @@ def test_a_key_sent_in_any_auth_header_is_scrubbed_from_the_body_too(tmp_path: P
         value = f"Bearer {KEY}" if header == "authorization" else KEY
         assert client.get("https://x/v1/echo", headers={header: value}).json() == {"echo": value}
     assert KEY not in path.read_text()
+
