@@ -23,14 +23,11 @@ few tokens as it can.
 from __future__ import annotations
 
 import asyncio
-import functools
-import importlib.util
 import itertools
 import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -38,10 +35,10 @@ import pytest
 import reqllm
 import reqllm_testing
 from reqllm.errors import APIConnectionError, UsageLimitExceeded
+from tests.live.local_servers import running
 
 pytestmark = pytest.mark.live
 
-ROOT = Path(__file__).resolve().parents[2]
 #: The servers' default URLs, as in the committed recordings.
 RECORDED_URLS = {"tools": "http://127.0.0.1:8082/v1", "gemini": "http://127.0.0.1:8083/v1beta"}
 
@@ -62,39 +59,18 @@ PROMPT = "What is the weather in Paris? Use the tool."
 STEP_TOKENS = 64  # 24 of reasoning + one <tool_call> of ~15 tokens fit; a free-text answer stops here
 
 
-@functools.cache
-def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("local_llm", ROOT / "scripts" / "local_llm.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """The tools server's base URL (``.../v1``): reused when running, else started and stopped at the end."""
-    local_llm = _script()
-    started = not local_llm.status(server="tools")["running"]
-    info = local_llm.start(server="tools", timeout=300.0)
-    try:
-        yield info["base_url"] + "/v1"
-    finally:
-        if started:
-            local_llm.stop(server="tools")
+    with running("tools") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def gemini_server(server: str) -> Iterator[str]:
     """The LiteLLM Gemini proxy's base URL (``.../v1beta``), in front of the tools server; same rule."""
-    local_llm = _script()
-    started = not local_llm.status(server="gemini")["running"]
-    info = local_llm.start(server="gemini", timeout=600.0)
-    try:
-        yield info["base_url"] + "/v1beta"
-    finally:
-        if started:
-            local_llm.stop(server="gemini")
+    with running("gemini", timeout=600.0) as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,6 @@ was recorded.
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import json
 import os
 import socket
@@ -19,10 +17,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+
+from tests.live.local_servers import script as _script
 
 pytestmark = pytest.mark.live
 
@@ -43,15 +42,6 @@ SAMPLE = [
 SERVERS = {"llama": "REQLLM_LOCAL_BASE_URL", "python": "REQLLM_LOCAL_PYTHON_BASE_URL",
            "tools": "REQLLM_LOCAL_TOOLS_BASE_URL"}
 API_PATH = {"llama": "/v1", "python": "/v1", "tools": "/v1", "gemini": "/v1beta"}
-
-
-@functools.cache
-def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("local_llm", ROOT / "scripts" / "local_llm.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _stop_all() -> None:
