@@ -138,8 +138,6 @@ KNOWN_GAPS: dict[str, dict[str, str]] = {
         "reasoning": "LiteLLM 1.108.0's generateContent adapter drops thinkingConfig and the backend's "
                      "reasoning_content: no thought parts, no thoughtsTokenCount",
         "embed": "LiteLLM 1.108.0's proxy has no :embedContent / :batchEmbedContents route",
-        **{cap: _SLOW for cap in ("generate_text", "stream_text", "token_limit", "tool_calling",
-                                  "stream_tool_calling", "generate_object", "usage_and_cost", "multi_turn")},
     },
     "anthropic": {
         "generate_object": "llama.cpp's /v1/messages answered the forced object tool with text: the base model "
@@ -160,8 +158,7 @@ KNOWN_GAPS: dict[str, dict[str, str]] = {
     "bedrock_converse": {cap: "needs AWS credentials: no loopback server signs and speaks Bedrock Converse"
                          for cap in CAPABILITIES},
 }
-for _gaps in (KNOWN_GAPS["gemini"], KNOWN_GAPS["anthropic"], KNOWN_GAPS["openai_responses"],
-              KNOWN_GAPS["openai_chat"]):
+for _gaps in (KNOWN_GAPS["anthropic"], KNOWN_GAPS["openai_responses"], KNOWN_GAPS["openai_chat"]):
     _gaps.update({cap: why for cap, why in _NEW.items() if cap not in _gaps})
 EMBEDDING_PROTOCOLS = {"openai_chat", "gemini", "bedrock_converse"}
 
