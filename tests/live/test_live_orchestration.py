@@ -204,13 +204,15 @@ def test_a_real_fallback_from_a_dead_port_to_the_server(request: pytest.FixtureR
     assert response.usage.output_tokens > 0
 
 
-def test_a_real_usage_limit_is_passed_in_step_two(server: str) -> None:
+@pytest.mark.parametrize("protocol", list(SPECS))
+def test_a_real_usage_limit_is_passed_in_step_two(request: pytest.FixtureRequest, protocol: str) -> None:
     # Step 1 (reasoning + one tool call: 38 tokens measured, at most STEP_TOKENS) stays within the limit;
     # step 2 is sent (the limit is not reached yet) and its answer takes the sum past it.
+    server = request.getfixturevalue("gemini_server" if server_of(protocol) == "gemini" else "server")
     log: list[dict[str, Any]] = []
     limit = reqllm.UsageLimit(output_tokens=STEP_TOKENS)
     with pytest.raises(UsageLimitExceeded, match="passed by step 2") as caught:
-        run_loop(SPECS["openai_chat"][0], "body", server, log, usage_limit=limit)
+        run_loop(SPECS[protocol][0], "body", server, log, usage_limit=limit)
 
     error = caught.value
     assert error.field == "output_tokens" and len(log) == 1, "step 1 ran its tool; the limit stopped the loop"
