@@ -1,8 +1,9 @@
 """The live tier (``pytest -m live``): record against a real LLM server on loopback, then replay.
 
 Starts llama.cpp's ``llama-server``, llama.cpp's server again from the ``xllamacpp`` wheel with
-``scripts/local_llm_tools.jinja`` (tool calls and reasoning) and llama-cpp-python's server (each built
-or installed once into a cache by ``scripts/local_llm.py``), records a sample of
+``scripts/local_llm_tools.jinja`` (tool calls and reasoning), LiteLLM's proxy speaking Gemini's
+``generateContent`` in front of it, and llama-cpp-python's server (each built or installed once into a
+cache by ``scripts/local_llm.py``), records a sample of
 the capability suite into a temporary directory with ``pytest --reqllm-record``, stops the servers,
 replays that directory with the network unreachable, and checks that the replay decodes exactly what
 was recorded.
@@ -38,9 +39,12 @@ SAMPLE = [
     "local-llm-tools:gemma-3-270m-q4_k_m/stream_tool_calling",
     "local-llm-think:gemma-3-270m-q4_k_m/tool_calling",
     "local-llm-think-anthropic:gemma-3-270m-q4_k_m/stream_tool_calling",
+    "local-llm-think-responses:gemma-3-270m-q4_k_m/tool_calling",
+    "local-llm-gemini:gemma-3-270m-q4_k_m/stream_tool_calling",
+    "local-llm-gemini:gemma-3-270m-q4_k_m/generate_object",
 ]
 SERVERS = {"llama": "REQLLM_LOCAL_BASE_URL", "python": "REQLLM_LOCAL_PYTHON_BASE_URL",
-           "tools": "REQLLM_LOCAL_TOOLS_BASE_URL"}
+           "tools": "REQLLM_LOCAL_TOOLS_BASE_URL", "gemini": "REQLLM_LOCAL_GEMINI_BASE_URL"}
 API_PATH = {"llama": "/v1", "python": "/v1", "tools": "/v1", "gemini": "/v1beta"}
 
 
@@ -91,6 +95,8 @@ def test_record_live_then_replay_offline_gives_the_same_results(servers: dict[st
     files = sorted(tmp_path.rglob("*.json"))
     assert len(files) == len(SAMPLE)
     before = _decoded(tmp_path)
+    servers_seen = {i["meta"].get("server", "") for p in files for i in json.loads(p.read_text())["interactions"]}
+    assert all(servers_seen) and any(s.startswith("LiteLLM") for s in servers_seen), servers_seen
     bytes_before = {p: p.read_bytes() for p in files}
 
     _stop_all()
@@ -112,3 +118,9 @@ def test_recorded_fixtures_hold_real_server_traffic(servers: dict[str, str]) -> 
     assert body["model"] == "gemma-3-270m-q4_k_m"
     assert body["id"].startswith("chatcmpl-")
     assert body["system_fingerprint"].startswith("b")
+    gemini = ROOT / "fixtures" / "local-llm-gemini" / "gemma-3-270m-q4_k_m" / "tool_calling.json"
+    first = json.loads(gemini.read_text())["interactions"][0]
+    assert first["meta"]["server"].startswith("LiteLLM 1.108.0 proxy")
+    assert first["request"]["url"].endswith(":generateContent")
+    part = first["response"]["body"]["candidates"][0]["content"]["parts"][-1]
+    assert part["functionCall"]["name"] == "get_weather" and "id" not in part["functionCall"]  # LiteLLM sends none

@@ -125,41 +125,34 @@ def _protocol_of(spec: str) -> str:
     return protocol
 
 
-# What no server on loopback (scripts/local_llm.py) can produce, with the measured reason. Recording these
-# needs the provider's own key (see README, "Recording against real providers"). The test fails if a gap
-# closes (remove it here) or a new one opens.
-# tool_loop and object_stream are new (issue 16) and not recorded yet on any protocol.
-NOT_RECORDED_YET = {"tool_loop", "object_stream"}
-_NEW = {cap: "new in issue 16; not recorded against a loopback server yet" for cap in NOT_RECORDED_YET}
-_SLOW = ("not recorded yet: the tools server (local_llm.py start --server tools/gemini) ran at ~5 tokens/s on "
-         "the loaded machine this session; record with pytest -m capability --reqllm-record=missing")
+# What no server on loopback (scripts/local_llm.py: llama, python, tools, gemini) can produce, with the
+# measured reason (scripts/LOCAL_LLM_NOTES.md has the exchanges). Recording these needs the provider's own key
+# (see README, "Recording against real providers"). The test fails if a gap closes (remove it here) or a new
+# one opens.
+_MESSAGES_OBJECT = ("llama.cpp (b11549, tools server) turns Messages' forced tool_choice {type: tool} into "
+                    "'required', whose grammar lets free text come before <tool_call>: for the object tool the "
+                    "base model wrote '<think>\\nA name.\\n</think>' blocks until max_tokens, no tool_use block "
+                    "(measured with the generate_object and object_stream verifiers)")
+_RESPONSES_OBJECT = ("llama.cpp converts /v1/responses to Chat without text.format (server-chat.cpp): the output is "
+                     "not constrained; the object_stream verifier on the tools server got '<think>...</think>' text, "
+                     "not JSON")
 KNOWN_GAPS: dict[str, dict[str, str]] = {
     "gemini": {
         "reasoning": "LiteLLM 1.108.0's generateContent adapter drops thinkingConfig and the backend's "
                      "reasoning_content: no thought parts, no thoughtsTokenCount",
         "embed": "LiteLLM 1.108.0's proxy has no :embedContent / :batchEmbedContents route",
     },
-    "anthropic": {
-        "generate_object": "llama.cpp's /v1/messages answered the forced object tool with text: the base model "
-                           "repeated '<think>A name.</think>' blocks until max_tokens, no tool_use block",
-        "reasoning": _SLOW,
-    },
+    "anthropic": {"generate_object": _MESSAGES_OBJECT, "object_stream": _MESSAGES_OBJECT},
     "openai_responses": {
-        "generate_object": "llama.cpp converts /v1/responses to Chat without text.format: the output is "
-                           "not constrained (server-chat.cpp)",
-        "token_limit": "llama.cpp's /v1/responses reports status 'completed' when max_output_tokens cut the "
-                       "answer (no incomplete_details)",
-        "tool_calling": _SLOW, "stream_tool_calling": _SLOW, "reasoning": _SLOW,
+        "generate_object": _RESPONSES_OBJECT, "object_stream": _RESPONSES_OBJECT,
+        "token_limit": "llama.cpp's /v1/responses reports status 'completed' and no incomplete_details when "
+                       "max_output_tokens cut the answer (0c1e570 and b11549: max_output_tokens 5 gave "
+                       "output_tokens 5, status 'completed')",
     },
-    "openai_chat": {
-        "reasoning": "the recorded run failed its check (reasoning verifier, max_tokens 2048, ~100 s per call); "
-                     "not yet diagnosed",
-    },
+    "openai_chat": {},
     "bedrock_converse": {cap: "needs AWS credentials: no loopback server signs and speaks Bedrock Converse"
                          for cap in CAPABILITIES},
 }
-for _gaps in (KNOWN_GAPS["anthropic"], KNOWN_GAPS["openai_responses"], KNOWN_GAPS["openai_chat"]):
-    _gaps.update({cap: why for cap, why in _NEW.items() if cap not in _gaps})
 EMBEDDING_PROTOCOLS = {"openai_chat", "gemini", "bedrock_converse"}
 
 
@@ -174,6 +167,13 @@ def test_every_protocol_has_recorded_fixtures_for_every_capability_it_supports()
         missing = supported - recorded[protocol]
         assert missing == set(KNOWN_GAPS[protocol]), \
             f"{protocol}: recorded {sorted(recorded[protocol])}, missing {sorted(missing)}"
+
+
+def _local_recorded_anthropic_not() -> tuple[int, int]:
+    """Cases of ``--reqllm-provider local-llm,anthropic --reqllm-model '*-3-*'``: local-llm's are all recorded."""
+    local = capability_cases(["local-llm"], "*-3-*")
+    assert len(local) >= 8 and all(fixture_path(ROOT / "fixtures", c.model, c.capability).exists() for c in local)
+    return len(local), len(capability_cases(["anthropic"], "*-3-*"))
 
 
 def test_reqllm_verify_replays_and_prints_a_table() -> None:
@@ -200,10 +200,10 @@ def test_the_matrix_reports_not_recorded_never_as_passed(pytester: pytest.Pytest
         "-c", str(ini), "--rootdir", str(pytester.path), "-rs", "-p", "no:cacheprovider", "-p", "no:xdist",
         "--reqllm-fixtures-dir", str(ROOT / "fixtures"),
         "--reqllm-provider", "local-llm,anthropic", "--reqllm-model", "*-3-*", "--reqllm-report", str(report))
-    local_not_recorded = NOT_RECORDED_YET & set(advertised_capabilities("local-llm:gemma-3-270m-q4_k_m"))
-    unrecorded = len(capability_cases(["anthropic"], "*-3-*")) + len(local_not_recorded)
-    result.assert_outcomes(passed=7, deselected=unrecorded)  # not ~35,000 skips: one counted line
-    result.stdout.fnmatch_lines([f"reqllm capabilities: 7 passed, 0 failed, {unrecorded} not recorded (deselected, "
+    recorded, unrecorded = _local_recorded_anthropic_not()
+    result.assert_outcomes(passed=recorded, deselected=unrecorded)  # not ~35,000 skips: one counted line
+    result.stdout.fnmatch_lines([f"reqllm capabilities: {recorded} passed, 0 failed, {unrecorded} not recorded "
+                                 "(deselected, "
                                  "no fixture; record with: pytest -m capability --reqllm-record=missing "
                                  "--reqllm-provider P (the provider's key set)); the table: --reqllm-table"])
     assert "reqllm capabilities (passed / failed / not recorded)" not in result.stdout.str()  # no table: asked
@@ -223,11 +223,12 @@ def test_the_table_when_asked_and_the_count_under_xdist(pytester: pytest.Pyteste
     args = ("-c", str(ini), "--rootdir", str(pytester.path), "-p", "no:cacheprovider",
             "--reqllm-fixtures-dir", str(ROOT / "fixtures"), "--reqllm-provider", "local-llm,anthropic",
             "--reqllm-model", "*-3-*")
-    local_not_recorded = NOT_RECORDED_YET & set(advertised_capabilities("local-llm:gemma-3-270m-q4_k_m"))
-    unrecorded = len(capability_cases(["anthropic"], "*-3-*")) + len(local_not_recorded)
+    recorded, unrecorded = _local_recorded_anthropic_not()
     result = pytester.runpytest_subprocess(*args, "-n", "2")
-    result.assert_outcomes(passed=7)
-    result.stdout.fnmatch_lines([f"reqllm capabilities: 7 passed, 0 failed, {unrecorded} not recorded (deselected*"])
+    result.assert_outcomes(passed=recorded)
+    result.stdout.fnmatch_lines([f"reqllm capabilities: {recorded} passed, 0 failed, {unrecorded} not recorded "
+                                 "(deselected*"])
     result = pytester.runpytest_subprocess(*args, "-p", "no:xdist", "--reqllm-table")
     result.stdout.fnmatch_lines(["*reqllm capabilities (passed / failed / not recorded)*", "*anthropic*",
-                                 "*local-llm *", f"reqllm capabilities: 7 passed, 0 failed, {unrecorded} not *"])
+                                 "*local-llm *",
+                                 f"reqllm capabilities: {recorded} passed, 0 failed, {unrecorded} not *"])
