@@ -139,8 +139,11 @@ _RESPONSES_OBJECT = ("llama.cpp converts /v1/responses to Chat without text.form
 KNOWN_GAPS: dict[str, dict[str, str]] = {
     "gemini": {
         "reasoning": "LiteLLM 1.108.0's generateContent adapter drops thinkingConfig and the backend's "
-                     "reasoning_content: no thought parts, no thoughtsTokenCount",
-        "embed": "LiteLLM 1.108.0's proxy has no :embedContent / :batchEmbedContents route",
+                     "reasoning_content: thinkingConfig {includeThoughts: true, thinkingBudget: 24} gave one text "
+                     "part, no thought part, no thoughtsTokenCount (candidatesTokenCount still counts the "
+                     "backend's reasoning tokens)",
+        "embed": "LiteLLM 1.108.0's proxy has no :embedContent / :batchEmbedContents route (both: 404 "
+                 "{'detail': 'Not Found'})",
     },
     "anthropic": {"generate_object": _MESSAGES_OBJECT, "object_stream": _MESSAGES_OBJECT},
     "openai_responses": {
