@@ -132,10 +132,11 @@ def _protocol_of(spec: str) -> str:
 _MESSAGES_OBJECT = ("llama.cpp (b11549, tools server) turns Messages' forced tool_choice {type: tool} into "
                     "'required', whose grammar lets free text come before <tool_call>: for the object tool the "
                     "base model wrote '<think>\\nA name.\\n</think>' blocks until max_tokens, no tool_use block "
-                    "(measured with the generate_object and object_stream verifiers)")
+                    "(measured with the generate_object and object_stream verifiers; LiteLLM's /v1/messages "
+                    "forwards to the backend's /v1/responses and gave the same text)")
 _RESPONSES_OBJECT = ("llama.cpp converts /v1/responses to Chat without text.format (server-chat.cpp): the output is "
                      "not constrained; the object_stream verifier on the tools server got '<think>...</think>' text, "
-                     "not JSON")
+                     "not JSON (LiteLLM's /v1/responses forwards to the same route: the same text)")
 KNOWN_GAPS: dict[str, dict[str, str]] = {
     "gemini": {
         "reasoning": "LiteLLM 1.108.0's generateContent adapter drops thinkingConfig and the backend's "
