@@ -75,6 +75,11 @@ def test_advertised_capabilities_come_from_registry_metadata() -> None:
     # Known limitations in the registry data win over what the other metadata suggests.
     assert "token_limit" not in advertised_capabilities("local-llm-responses:gemma-3-270m-q4_k_m")
     assert "tool_calling" not in advertised_capabilities("local-llm:gemma-3-270m-q4_k_m")
+    # The loopback servers' metadata says what each really does (scripts/LOCAL_LLM_NOTES.md).
+    assert "reasoning" in advertised_capabilities("local-llm-think-anthropic:gemma-3-270m-q4_k_m")
+    assert "object_stream" not in advertised_capabilities("local-llm-think-anthropic:gemma-3-270m-q4_k_m")
+    assert "reasoning" not in advertised_capabilities("local-llm-gemini:gemma-3-270m-q4_k_m")
+    assert "tool_loop" in advertised_capabilities("local-llm-gemini:gemma-3-270m-q4_k_m")
 
 
 @pytest.mark.parametrize("capability", ["generate_text", "stream_text", "token_limit", "tool_calling",
@@ -178,6 +183,16 @@ def _local_recorded_anthropic_not() -> tuple[int, int]:
     local = capability_cases(["local-llm"], "*-3-*")
     assert len(local) >= 8 and all(fixture_path(ROOT / "fixtures", c.model, c.capability).exists() for c in local)
     return len(local), len(capability_cases(["anthropic"], "*-3-*"))
+
+
+def test_every_loopback_recording_names_the_server_that_produced_it() -> None:
+    servers: set[str] = set()
+    for path in (ROOT / "fixtures").glob("local-llm*/**/*.json"):
+        for interaction in json.loads(path.read_text())["interactions"]:
+            assert interaction["meta"].get("server"), f"{path}: no meta.server"
+            servers.add(interaction["meta"]["server"].split(" /v1")[0].split(", Gemma")[0])
+    assert any(s.startswith("LiteLLM 1.108.0 proxy") for s in servers), servers
+    assert any(s.startswith("llama.cpp's server b11549 from xllamacpp") for s in servers), servers
 
 
 def test_reqllm_verify_replays_and_prints_a_table() -> None:
