@@ -22,9 +22,14 @@ class Sizes:
     memory_calls: tuple[int, int] = (1_000, 10_000)
     memory_deltas: int = 20_000
     matrix: bool = True
+    suite_tests: int = 1_000
+    suite_repeat: int = 3
+    plugin_tests: int = 2_000
+    plugin_repeat: int = 7
     quick: bool = False
 
 
 FULL = Sizes()
 QUICK = Sizes(number=5, repeat=2, stream_deltas=(20, 50), stream_repeat=2, large=(1, 3, 10), large_number=2,
-              startup_runs=1, lookups=200, memory_calls=(20, 50), memory_deltas=50, matrix=True, quick=True)
+              startup_runs=1, lookups=200, memory_calls=(20, 50), memory_deltas=50, matrix=True,
+              suite_tests=20, suite_repeat=1, plugin_tests=50, plugin_repeat=1, quick=True)

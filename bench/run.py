@@ -26,7 +26,8 @@ __all__ = ["SECTIONS", "main", "run_sections"]
 #: Section name -> module (each has ``run(workdir, sizes) -> list[Result]``).
 SECTIONS = {"replay": "bench.replay", "stream": "bench.stream", "large": "bench.large",
             "startup": "bench.startup", "matrix": "bench.matrix", "memory": "bench.memory",
-            "clouds": "bench.clouds", "script": "bench.script", "format": "bench.fixture_format"}
+            "clouds": "bench.clouds", "script": "bench.script", "format": "bench.fixture_format",
+            "suite": "bench.suite", "plugin": "bench.plugin_cost"}
 
 
 def run_sections(names: Sequence[str], sizes: Sizes, workdir: Path) -> list[Result]:

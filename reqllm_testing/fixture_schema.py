@@ -159,6 +159,31 @@ def _pair(value: Any) -> Any:
 
 
 Pair = Annotated[Any, PlainValidator(_pair)]
+_PAIRS = TypeAdapter(list[Pair])
+_OFFSETS = (float, int, type(None))
+
+
+def _pairs(value: Any) -> Any:
+    """A stream's chunks: checked in one loop (a stream has hundreds), item by item only to name a bad one."""
+    if type(value) is list:
+        for pair in value:
+            if not (type(pair) is list and len(pair) == 2 and type(pair[0]) in _OFFSETS
+                    and (type(pair[1]) is str or _fine(pair))):
+                break
+        else:
+            return value
+    return _PAIRS.validate_python(value)  # raises, naming the item (and its JSON path)
+
+
+def _fine(pair: list[Any]) -> bool:
+    try:
+        _pair(pair)
+    except ValueError:
+        return False
+    return True
+
+
+Pairs = Annotated[Any, PlainValidator(_pairs)]
 
 
 class ResponseV2(TypedDict):
@@ -170,7 +195,7 @@ class ResponseV2(TypedDict):
     body: NotRequired[Any]
     text: NotRequired[str]
     b64: NotRequired[B64]
-    chunks: NotRequired[list[Pair]]
+    chunks: NotRequired[Pairs]
     error: NotRequired[ErrorV1 | None]
 
 

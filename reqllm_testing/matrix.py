@@ -213,6 +213,8 @@ _session_results: list[dict[str, Any]] = []
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if not report.user_properties:  # the usual test: no capability case
+        return
     data = next((v for k, v in report.user_properties if k == _KEY), None)
     if data is None or not (report.when == "call" or report.skipped or report.failed):
         return

@@ -76,6 +76,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
             args[i] = "--reqllm-record=record"
 
 
+_SUMMARY = "reqllm-summary"
+
+
 class _Summary:
     """Adds up the fixture counts of every test (also from xdist workers) for the terminal summary.
 
@@ -102,14 +105,14 @@ class _Summary:
         if self.unsaved and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when == "teardown":
-            for key, value in report.user_properties:
-                if key == "reqllm" and isinstance(value, dict):
-                    for name, count in value.items():
-                        self.counts[name] = self.counts.get(name, 0) + int(count)
-                elif key == "reqllm_not_written" and isinstance(value, list):
-                    self.not_written.extend((report.nodeid, str(path)) for path in value)
+    def count(self, report: pytest.TestReport) -> None:
+        """Add the counts a test's teardown report carries (``_PerTest`` calls it for tests using a fixture)."""
+        for key, value in report.user_properties:
+            if key == "reqllm" and isinstance(value, dict):
+                for name, count in value.items():
+                    self.counts[name] = self.counts.get(name, 0) + int(count)
+            elif key == "reqllm_not_written" and isinstance(value, list):
+                self.not_written.extend((report.nodeid, str(path)) for path in value)
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         c = self.counts
@@ -147,7 +150,7 @@ def pytest_configure(config: pytest.Config) -> None:
                 parse_field(field)
         except ValueError as exc:
             raise pytest.UsageError(f"ini option reqllm_ignore_fields: {exc}") from None
-    config.pluginmanager.register(_Summary(), "reqllm-summary")
+    config.pluginmanager.register(_Summary(), _SUMMARY)
     if config.getoption("reqllm_block_network", False):
         from reqllm._transport import install_hook
 
@@ -170,6 +173,7 @@ def _record_command() -> str:
 def pytest_configure_node(node: Any) -> None:
     """pytest-xdist: every worker records under the controller's run id (its markers are removed once)."""
     node.workerinput["reqllm_run_id"] = run_id(node.config)
+    _per_test(node.config)  # the controller adds up the counts its workers' reports carry
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -184,12 +188,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Check every ``reqllm`` marker, and that no two tests would share one fixture file by accident."""
+    """Check every ``reqllm`` marker, and that no two tests would share one fixture file by accident.
+
+    The tests that use ``reqllm_fixture`` or the marker are the only ones the plugin hooks into: a marked
+    test gets the fixture added to its fixtures, and the per-test hooks (``_PerTest``) are registered only
+    when some test uses it, and then act only on those tests. Other tests pay nothing.
+    """
     owners: dict[str, tuple[str, str]] = {}  # casefolded name -> (node id, name)
+    config: pytest.Config | None = None
     for item in items:
         markers = list(item.iter_markers("reqllm"))
-        if not markers and "reqllm_fixture" not in getattr(item, "fixturenames", ()):
+        names = getattr(item, "fixturenames", None)
+        if not markers and (names is None or "reqllm_fixture" not in names):
             continue
+        config = getattr(item, "config", None)
+        if markers and isinstance(item, pytest.Function) and "reqllm_fixture" not in item.fixturenames:
+            # the marker implies the fixture, set up before the test's own (a new list: parametrized
+            # tests of one function share theirs, and a mark may sit on one parameter only)
+            item.fixturenames = ["reqllm_fixture", *item.fixturenames]
         from .pytest_fixture import check_marker, default_fixture_name
 
         try:
@@ -206,28 +222,57 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                                     f"rename one, or share it on purpose: @pytest.mark.reqllm(fixture=...)")
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
-    report = yield
-    item.stash.setdefault(_REPORTS, {})[report.when] = report
-    return report
+    if config is not None:  # some test uses the fixture
+        _per_test(config)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, Any, Any]:
-    """Recordings are written after the test's whole teardown, and only when nothing failed or errored."""
-    try:
-        result = yield
-    except BaseException:
+_PER_TEST = "reqllm-per-test"
+
+
+def _per_test(config: pytest.Config) -> _PerTest:
+    """The per-test hooks, registered on first need."""
+    per_test = config.pluginmanager.get_plugin(_PER_TEST)
+    if not isinstance(per_test, _PerTest):
+        summary = config.pluginmanager.get_plugin(_SUMMARY)
+        per_test = _PerTest(summary if isinstance(summary, _Summary) else None)
+        config.pluginmanager.register(per_test, _PER_TEST)
+    return per_test
+
+
+class _PerTest:
+    """The per-test hooks, registered only when a test uses ``reqllm_fixture`` (or the marker), or on an
+    xdist controller; they act only on tests whose fixture was set up (or, on a controller, whose teardown
+    report carries fixture counts)."""
+
+    def __init__(self, summary: _Summary | None) -> None:
+        self.summary = summary
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+        report = yield
+        if _FIXTURE in item.stash:
+            item.stash.setdefault(_REPORTS, {})[report.when] = report
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "teardown" and report.user_properties and self.summary is not None:
+            self.summary.count(report)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        """Recordings are written after the test's whole teardown, and only when nothing failed or errored."""
+        try:
+            result = yield
+        except BaseException:
+            fixture = item.stash.get(_FIXTURE, None)
+            if fixture is not None:
+                fixture.commit(ok=False)
+            raise
         fixture = item.stash.get(_FIXTURE, None)
         if fixture is not None:
-            fixture.commit(ok=False)
-        raise
-    fixture = item.stash.get(_FIXTURE, None)
-    if fixture is not None:
-        reports = item.stash.get(_REPORTS, {})
-        fixture.commit(ok="call" in reports and all(r.passed for r in reports.values()))
-    return result
+            reports = item.stash.get(_REPORTS, {})
+            fixture.commit(ok="call" in reports and all(r.passed for r in reports.values()))
+        return result
 
 
 @pytest.fixture
@@ -238,6 +283,7 @@ def reqllm_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
     """
     from .pytest_fixture import ReqLLMFixture, Settings
 
+    _per_test(request.config)  # requested at run time (getfixturevalue) by a test not known at collection
     fixture = ReqLLMFixture(request, Settings.from_config(request.config))
     request.node.stash[_FIXTURE] = fixture
     fixture.start()
@@ -246,9 +292,3 @@ def reqllm_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
     passed = all(r.passed for r in reports.values()) and "call" in reports
     fixture.finish(passed)
 
-
-@pytest.fixture(autouse=True)
-def _reqllm_marker(request: pytest.FixtureRequest) -> None:
-    """``@pytest.mark.reqllm`` implies ``reqllm_fixture``; other tests are untouched."""
-    if request.node.get_closest_marker("reqllm") is not None:
-        request.getfixturevalue("reqllm_fixture")

@@ -564,3 +564,48 @@ def test_importing_the_plugin_is_light() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+#: Tests that never touch reqllm, and a conftest that reports which per-test hooks ran for them.
+UNTOUCHED = '''
+import pytest
+
+def test_plain(request):
+    assert "reqllm_fixture" not in request.fixturenames
+
+@pytest.mark.parametrize("n", [1, pytest.param(2, marks=pytest.mark.reqllm(allow_unused=True))])
+def test_one_param_marked(request, n):
+    assert ("reqllm_fixture" in request.fixturenames) == (n == 2)
+'''
+
+REPORT_HOOKS = '''
+import pytest
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    hooks = session.config.hook
+    names = {"makereport": hooks.pytest_runtest_makereport, "teardown": hooks.pytest_runtest_teardown,
+             "logreport": hooks.pytest_runtest_logreport, "setup": hooks.pytest_runtest_setup}
+    ours = sorted(f"{name}:{impl.plugin_name}" for name, hook in names.items() for impl in hook.get_hookimpls()
+                  if "reqllm" in impl.plugin_name)
+    print("\\nREQLLM-HOOKS", ours)
+    autouse = [n for n in session.items[0]._fixtureinfo.names_closure if "reqllm" in n]
+    print("REQLLM-AUTOUSE", autouse)
+'''
+
+
+def test_a_test_that_does_not_use_reqllm_pays_nothing(pytester: pytest.Pytester) -> None:
+    # No test uses the fixture or the marker: no per-test hook of reqllm is registered, no autouse fixture.
+    pytester.makeconftest(REPORT_HOOKS)
+    pytester.makepyfile(test_untouched="def test_plain(request):\n    assert 'reqllm_fixture' not in "
+                                       "request.fixturenames\n")
+    result = _run(pytester, "-s", "-p", "no:reqllm_capabilities")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["REQLLM-HOOKS []", "REQLLM-AUTOUSE []"])
+
+    # One parameter marked: that test alone gets the fixture; the hooks come in, and act on it only.
+    pytester.makepyfile(test_untouched=UNTOUCHED)
+    result = _run(pytester, "-s", "-p", "no:reqllm_capabilities")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["REQLLM-HOOKS ['logreport:reqllm-per-test', 'makereport:reqllm-per-test', "
+                                 "'teardown:reqllm-per-test']", "REQLLM-AUTOUSE []"])
