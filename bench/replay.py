@@ -111,7 +111,7 @@ def run(workdir: Path, sizes: Sizes) -> list[Result]:
         Result(SECTION, "raw httpx.Client.post + json.loads", m.median("raw"), "s", m.ratio("raw", "floor"),
                "floor"),
         Result(SECTION, "reqllm fixture replay, per call (loaded)", m.median("fixture"), "s",
-               m.ratio("fixture", "floor"), "floor", 1.3),
+               m.ratio("fixture", "floor"), "floor", 1.25),
         Result(SECTION, "vcrpy replay, per call (loaded)", m.median("vcr"), "s", m.ratio("vcr", "floor"), "floor"),
         Result(SECTION, "reqllm vs vcrpy, per call", m.median("fixture"), "s", m.ratio("fixture", "vcr"), "vcrpy"),
         Result(SECTION, "reqllm fixture, per test (load + call)", m.median("fixture_test"), "s",
