@@ -27,7 +27,7 @@ __all__ = ["SECTIONS", "main", "run_sections"]
 SECTIONS = {"replay": "bench.replay", "stream": "bench.stream", "large": "bench.large",
             "startup": "bench.startup", "matrix": "bench.matrix", "memory": "bench.memory",
             "clouds": "bench.clouds", "script": "bench.script", "format": "bench.fixture_format",
-            "suite": "bench.suite", "plugin": "bench.plugin_cost"}
+            "suite": "bench.suite", "plugin": "bench.plugin_cost", "sdk": "bench.sdk"}
 
 
 def run_sections(names: Sequence[str], sizes: Sizes, workdir: Path) -> list[Result]:

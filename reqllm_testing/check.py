@@ -20,8 +20,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from . import fixture_file
 from .errors import ReqLLMTestingError
 from .redaction import PLACEHOLDER, SECRET_PATTERNS
@@ -72,86 +70,12 @@ def leftovers(root: Path) -> list[Finding]:
 
 
 # -- stale ------------------------------------------------------------------------------------------
-class _ServeRecorded(httpx.BaseTransport):
-    """Answers any request with one recorded response (the re-decoding does not depend on the request)."""
-
-    def __init__(self, response: dict[str, Any]) -> None:
-        from .served import Compiled
-
-        self.compiled = Compiled(response)
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        from .recorder import ReplayStream, transport_error
-
-        compiled = self.compiled
-        if compiled.status is None:
-            raise transport_error(compiled.error or {}, request)
-        return httpx.Response(compiled.status, headers=compiled.headers, request=request,
-                              stream=ReplayStream(compiled.chunks, error=compiled.error, request=request))
-
-
-class _Capture:
-    def __init__(self) -> None:
-        self.decoded: dict[str, Any] | None = None
-
-    def wrap(self, transport: httpx.BaseTransport, call: Any) -> httpx.BaseTransport:
-        return transport
-
-    def wrap_async(self, transport: httpx.AsyncBaseTransport, call: Any) -> httpx.AsyncBaseTransport:
-        return transport
-
-    def placeholder_key(self, call: Any) -> str | None:
-        return "reqllm-check-key"
-
-    def on_result(self, call: Any, result: Any, error: BaseException | None) -> None:
-        from .session import decoded_of
-
-        self.decoded = decoded_of(call, result, error)
-
-
 def redecode(interaction: dict[str, Any]) -> dict[str, Any]:
     """The decoded part the current reqllm gives the interaction's response (ValueError if it cannot)."""
-    from reqllm import ReqLLMError
-    from reqllm._attempt import complete_sync as _complete_sync
-    from reqllm._http import prepare
-    from reqllm._streaming import StreamResponse
-    from reqllm._transport import install_hook
+    from .decoding import redecode as _redecode
+    from .recorder import ServeRecorded
 
-    meta = interaction.get("meta") or {}
-    model, operation, stream = meta.get("model"), meta.get("operation", "chat"), bool(meta.get("stream"))
-    if not model:
-        raise ValueError("no meta.model to re-decode with")
-    client = httpx.Client(transport=_ServeRecorded(interaction["response"]))
-    opts: dict[str, Any] = {"api_key": "reqllm-check-key", "base_url": "http://reqllm-check.invalid/v1",
-                            "max_retries": 0, "http_client": client}
-    body = interaction["request"].get("body")
-    capture = _Capture()
-    try:
-        with install_hook(capture):
-            if operation == "embed":
-                import reqllm
-
-                inputs = body.get("input") if isinstance(body, dict) else None
-                inputs = [inputs] if isinstance(inputs, str) else inputs
-                if not isinstance(inputs, list) or not inputs:
-                    raise ValueError("no embedding input in the recorded request")
-                reqllm.embed(model, [str(i) for i in inputs], **opts)
-            else:
-                schema = {"type": "object"} if operation == "object" else None
-                exchange = prepare(operation, model, opts, messages="check", stream=stream, schema=schema)
-                if stream:
-                    for _ in StreamResponse(exchange):
-                        pass
-                else:
-                    _complete_sync(exchange)
-    except ReqLLMError as exc:
-        if capture.decoded is None:  # raised before any request: the model or options are unknown here
-            raise ValueError(f"cannot re-decode: {exc}") from None
-    finally:
-        client.close()
-    if capture.decoded is None:
-        raise ValueError("re-decoding produced no result")
-    return capture.decoded
+    return _redecode(interaction, ServeRecorded)
 
 
 def _without_object(decoded: dict[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from . import _unsaved
+from .decoding import decode_raw
 from .errors import NetworkBlockedError
 from .intercept import SEAM
 from .matching import Matcher
@@ -39,6 +40,7 @@ __all__ = [
     "RecordingTransport",
     "ReplayStream",
     "ReplayTransport",
+    "ServeRecorded",
     "response_record",
     "stream_events",
     "transport_error",
@@ -216,6 +218,7 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self.call = call
         self._owns_inner = owns_inner or inner is None
         self._stream = bool(getattr(call, "stream", False))
+        session.decode_raw = _decode_raw  # other clients' traffic gets its decoded part at save time
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` and return a response whose body is recorded as it is read."""
@@ -313,6 +316,25 @@ class ReplayStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 
 def _compiled(session: FixtureSession, position: int) -> Compiled:
     return prepared(session.fixture())[position]
+
+
+class ServeRecorded(httpx.BaseTransport):
+    """Answers any request with one recorded response (re-decoding it does not depend on the request)."""
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        self.compiled = Compiled(response)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """The recorded response, streamed chunk by chunk as recorded."""
+        compiled = self.compiled
+        if compiled.status is None:
+            raise transport_error(compiled.error or {}, request)
+        return httpx.Response(compiled.status, headers=compiled.headers, request=request,
+                              stream=ReplayStream(compiled.chunks, error=compiled.error, request=request))
+
+
+def _decode_raw(item: dict[str, Any]) -> dict[str, Any]:
+    return decode_raw(item, ServeRecorded)
 
 
 class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):

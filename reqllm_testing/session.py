@@ -12,7 +12,7 @@ import json
 import os
 import shlex
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -215,6 +215,8 @@ class FixtureSession:
         self._cursor: dict[str, int] = {}
         self._used: set[int] = set()
         self._updated: dict[int, dict[str, Any]] = {}
+        #: Adds the decoded part to an interaction reqllm did not send (set by the recording transport).
+        self.decode_raw: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     def __repr__(self) -> str:
         return f"FixtureSession({str(self.path)!r}, mode={self.mode!r})"
@@ -448,6 +450,8 @@ class FixtureSession:
             item.setdefault("response", {"status": None, "headers": {}, "error": {
                 "type": "Incomplete", "message": "no response was recorded"}})
             item = scrub(apply_rules(item, self.rules), self.secrets)
+            if self.decode_raw is not None and "decoded" not in item and "protocol" not in item.get("meta", {}):
+                item = self.decode_raw(item)  # another client's traffic: decoded when its protocol is known
             if "decoded" in item:  # what the decoded part was made from, to tell an edit from a parser change
                 item["meta"] = {**(item.get("meta") or {}), "decoded_from": response_digest(item["response"])}
             out.append(item)

@@ -70,3 +70,10 @@ def test_the_command_line_prints_one_table(capsys: pytest.CaptureFixture[str]) -
 
 def test_the_clouds_section_runs(tmp_path: Path) -> None:
     _check(bench_run.run_sections(["clouds"], QUICK, tmp_path), {"7"})
+
+
+def test_the_sdk_section_runs_and_replays_what_the_floor_serves(tmp_path: Path) -> None:
+    results = bench_run.run_sections(["sdk"], QUICK, tmp_path)
+    _check(results, {"11"})
+    assert {r.target for r in results if r.versus == "floor"} == {1.3}
+    assert len(results) == 4

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,7 @@ from .sdk_server import SDKServer
 INNER = '''
 import json, os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,7 +78,52 @@ def test_sdks_record_then_replay_offline(pytester: pytest.Pytester, monkeypatch:
     assert interaction["response"]["chunks"][-1][1] == "data: [DONE]\n\n"  # format 2: [offset_ms, chunk]
     assert not any(h.startswith("x-stainless") for h in interaction["request"]["headers"])
 
+    _decoded_parts_agree_with_the_sdks(folder, pytester.path / "dumps")
+
     sdk_server.stop()
     result = _run(pytester, "--reqllm-block-network")
     result.assert_outcomes(passed=len(sdk_cases.CASES))
     result.stdout.fnmatch_lines([f"*reqllm: {len(sdk_cases.CASES)} replayed, 0 recorded, 0 missing*"])
+
+
+def _text(decoded: dict[str, Any]) -> str:
+    if "chunks" in decoded:
+        return "".join(c.get("text", "") for c in decoded["chunks"] if c["type"] == "content")
+    content = decoded["response"]["message"]["content"]
+    return "".join(part.get("text", "") for part in content)
+
+
+def _decoded_parts_agree_with_the_sdks(folder: Path, dumps: Path) -> None:
+    """Every SDK interaction (a recognised protocol) stores reqllm's decoded part; it says what the SDK read,
+    and ``reqllm fixtures check`` re-decodes it from the stored bytes to the same thing."""
+    from reqllm_testing.check import stale
+
+    for path in sorted(folder.glob("*.json")):
+        for interaction in json.loads(path.read_text())["interactions"]:
+            assert "raw" not in interaction["meta"], (path.name, interaction["meta"])
+            assert interaction["decoded"], path.name
+        assert list(stale(path)) == [], path.name
+    expected = {"openai_chat": lambda d: d["choices"][0]["message"]["content"],
+                "openai_chat_stream": lambda d: "".join(c["choices"][0]["delta"].get("content") or "" for c in d
+                                                        if c["choices"]),
+                "openai_responses": lambda d: d["output"][0]["content"][0]["text"],
+                "openai_responses_stream": lambda d: "".join(e.get("delta", "") for e in d
+                                                             if e["type"] == "response.output_text.delta"),
+                "anthropic_messages": lambda d: d["content"][0]["text"],
+                "anthropic_messages_stream": lambda d: "".join(e["delta"].get("text", "") for e in d
+                                                               if e["type"] == "content_block_delta"),
+                "gemini_generate": lambda d: d["candidates"][0]["content"]["parts"][0]["text"],
+                "gemini_generate_stream": lambda d: "".join(r["candidates"][0]["content"]["parts"][0]["text"]
+                                                            for r in d)}
+    for name, read in expected.items():
+        sdk = json.loads((dumps / f"{name}.json").read_text())
+        (interaction,) = json.loads((folder / f"test_sdk-{name}.json").read_text())["interactions"]
+        assert _text(interaction["decoded"]) == read(sdk), name
+        if "response" in interaction["decoded"] and isinstance(sdk.get("usage"), dict):
+            usage = interaction["decoded"]["response"]["usage"]
+            counts = sdk["usage"]
+            assert usage["input_tokens"] == counts.get("prompt_tokens", counts.get("input_tokens")), name
+            assert usage["output_tokens"] == counts.get("completion_tokens", counts.get("output_tokens")), name
+    embedded = json.loads((folder / "test_sdk-openai_embeddings.json").read_text())["interactions"][0]
+    sdk_embeddings = json.loads((dumps / "openai_embeddings.json").read_text())
+    assert embedded["decoded"]["response"]["embeddings"] == [d["embedding"] for d in sdk_embeddings["data"]]
