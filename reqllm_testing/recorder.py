@@ -372,7 +372,8 @@ class FixtureTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     ``mode``: ``replay``, ``record`` or ``missing``; by default the session's switch (``--reqllm-record``,
     else ``REQLLM_FIXTURES``, else replay); ``inner`` is the transport recording
-    sends through (a new ``HTTPTransport``/``AsyncHTTPTransport`` by default). No decoded part is stored.
+    sends through (a new ``HTTPTransport``/``AsyncHTTPTransport`` by default). A request of a recognised
+    protocol gets its decoded part at save time (``reqllm_testing.decoding``).
 
     A recording is written only when its owner ends without an exception: the transport's own
     ``with`` block, the client's ``with`` block (httpx hands its exception to the transport), or

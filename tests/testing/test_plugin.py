@@ -379,7 +379,9 @@ def test_use(reqllm_fixture):
     _run(pytester, "--reqllm-record").assert_outcomes(passed=1)
     assert (_fixtures(pytester) / "greetings.json").exists()
     own = json.loads((_fixtures(pytester) / "test_e2e_use" / "test_use.json").read_text())
-    assert [i["meta"].get("model") for i in own["interactions"]] == ["openai:gpt-4o-mini", None]
+    # the transport's interaction is a Chat Completions request: recognised, so it is decoded too
+    assert [i["meta"].get("model") for i in own["interactions"]] == ["openai:gpt-4o-mini", "openai:m"]
+    assert own["interactions"][1]["decoded"]["response"]["message"]["content"][0]["text"] == "Echo: sdk"
     openai_server.stop()
     _run(pytester).assert_outcomes(passed=1)
 
