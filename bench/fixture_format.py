@@ -15,7 +15,7 @@ from ._timing import Result, interleaved, loop
 
 __all__ = ["run", "version_1"]
 
-SECTION = "8 format"
+SECTION = "12 format"
 
 
 def version_1(path: Path, target: Path) -> Path:
