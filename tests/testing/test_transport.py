@@ -216,3 +216,34 @@ def test_replay_cost_does_not_grow_with_the_fixture(tmp_path: Path) -> None:
     best_small = min(replay(small, 10) / 10 for _ in range(3))
     best_large = min(replay(large, 300) / 300 for _ in range(3))
     assert best_large < best_small * 4 + 0.0005
+
+
+def test_other_clients_traffic_is_decoded_or_says_why_not(tmp_path: Path) -> None:
+    """A recognised request stores reqllm's decoded part (a response reqllm cannot read: the error it
+    raises, as for its own calls); an unknown one is stored raw with ``meta.raw`` naming why."""
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/chat/completions":
+            body = {"id": "c", "object": "chat.completion", "created": 1, "model": "m",
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": "Hi there"}}],
+                    "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}
+            return httpx.Response(200, json=body)
+        if request.url.path == "/v1/messages":
+            return httpx.Response(200, json={"unexpected": True})
+        return httpx.Response(200, json={"ok": True})
+
+    path = tmp_path / "other.json"
+    with FixtureTransport(path, mode="record", inner=httpx.MockTransport(answer)) as transport, \
+            httpx.Client(transport=transport, base_url="http://127.0.0.1:9") as client:
+        client.post("/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "x"}]})
+        client.post("/v1/messages", json={"model": "m", "max_tokens": 5, "messages": []})
+        client.post("/v1/other", json={"a": 1})
+    chat, messages, other = json.loads(path.read_text())["interactions"]
+    assert chat["decoded"]["response"]["message"]["content"][0]["text"] == "Hi there"
+    assert chat["decoded"]["response"]["usage"]["input_tokens"] == 3
+    assert chat["meta"]["protocol"] == "openai_chat" and "raw" not in chat["meta"]
+    assert messages["decoded"]["error"]["type"] == "ResponseDecodeError"
+    assert "message.content" in messages["decoded"]["error"]["message"]
+    assert messages["response"]["body"] == {"unexpected": True}
+    assert "decoded" not in other and "no protocol plugin recognises" in other["meta"]["raw"]
+    assert other["response"]["body"] == {"ok": True}
