@@ -7,6 +7,7 @@ request, fills in the reply for its protocol and encodes it per request. Both go
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from reqllm_testing import Reply, Script, encode
 
 from ._recordings import KEY
 from ._sizes import Sizes
-from ._timing import Result, Round, interleaved
+from ._timing import Result, Round, interleaved, loop
 
 __all__ = ["run"]
 
@@ -55,18 +56,6 @@ def _call(client: httpx.Client, stream: bool) -> reqllm.Response:
     return reqllm.generate_text(MODEL, "Tell me a story.", http_client=client, api_key=KEY, max_retries=0)
 
 
-def _floor_round(client: httpx.Client, stream: bool) -> Round:
-    import time
-
-    def run(number: int) -> float:
-        started = time.perf_counter()
-        for _ in range(number):
-            _call(client, stream)
-        return time.perf_counter() - started
-
-    return run
-
-
 def _script_round(reply: Reply, stream: bool) -> Round:
     """A fresh script of ``number`` replies per round, made before the clock starts."""
     import time
@@ -92,7 +81,8 @@ def run(workdir: Path, sizes: Sizes) -> list[Result]:
         assert scripted.text == _call(floor, stream).text == reply.text, "the script serves another answer"
         deltas = reply.text.count(" ") or 1
         number = max(1, min(sizes.number, 5_000 // deltas)) if stream else sizes.number
-        m = interleaved({"floor": _floor_round(floor, stream), "script": _script_round(reply, stream)},
+        m = interleaved({"floor": loop(functools.partial(_call, floor, stream)),
+                         "script": _script_round(reply, stream)},
                         number, sizes.stream_repeat if stream else sizes.repeat)
         results += [
             Result(SECTION, f"{label}: MockTransport floor, same bytes", m.median("floor"), "s"),

@@ -8,6 +8,7 @@ transport. One fixture holds one interaction per call, loaded and indexed before
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from reqllm_testing import FixtureTransport, use_fixture
 
 from ._recordings import copies
 from ._sizes import Sizes
-from ._timing import Result, Round, interleaved
+from ._timing import Result, Round, interleaved, loop
 
 __all__ = ["run"]
 
@@ -64,15 +65,6 @@ def _replay(paths: Iterator[Path], client: Any, stream: bool) -> Round:
     return run
 
 
-def _floor(client: Any, stream: bool) -> Round:
-    def run(number: int) -> float:
-        started = time.perf_counter()
-        for _ in range(number):
-            _call(client, stream)
-        return time.perf_counter() - started
-    return run
-
-
 def run(workdir: Path, sizes: Sizes) -> list[Result]:
     """Measure section 11 (skipped when the openai SDK is not installed)."""
     try:
@@ -101,7 +93,7 @@ def run(workdir: Path, sizes: Sizes) -> list[Result]:
         with use_fixture(path, mode="replay", allow_unused=True):
             assert json.dumps(_call(own, is_stream), default=repr) == json.dumps(_call(floor, is_stream),
                                                                                  default=repr)
-        m = interleaved({"floor": _floor(floor, is_stream),
+        m = interleaved({"floor": loop(functools.partial(_call, floor, is_stream)),
                          "replay": _replay(copies(path, workdir / f"copies_{is_stream}", rounds), own, is_stream)},
                         calls, sizes.repeat)
         kind = "stream (200 deltas)" if is_stream else "chat"
