@@ -14,7 +14,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Annotated, Any, Literal, NotRequired
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, NotRequired, TypeVar
 
 from pydantic import AfterValidator, ConfigDict, PlainValidator, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
@@ -96,7 +97,11 @@ class ResponseV1(TypedDict):
     error: NotRequired[ErrorV1 | None]
 
 
-def _status_or_error(response: ResponseV1) -> ResponseV1:
+_R = TypeVar("_R", bound=Mapping[str, Any])
+
+
+def _status_or_error(response: _R) -> _R:
+    """A response of either format needs a status, or an error when the transport failed."""
     if response.get("status") is None and not response.get("error"):
         raise ValueError("a response needs a 'status' (or an 'error' when the transport failed)")
     return response
@@ -199,18 +204,12 @@ class ResponseV2(TypedDict):
     error: NotRequired[ErrorV1 | None]
 
 
-def _status_or_error_v2(response: ResponseV2) -> ResponseV2:
-    if response.get("status") is None and not response.get("error"):
-        raise ValueError("a response needs a 'status' (or an 'error' when the transport failed)")
-    return response
-
-
 class InteractionV2(TypedDict):
     """One request and its response, plus the decoded part and meta data (as in format 1)."""
 
     __pydantic_config__ = _STRICT  # type: ignore[misc]
     request: RequestV1
-    response: Annotated[ResponseV2, AfterValidator(_status_or_error_v2)]
+    response: Annotated[ResponseV2, AfterValidator(_status_or_error)]
     decoded: NotRequired[DecodedV1 | None]
     meta: NotRequired[MetaV1 | None]
 
