@@ -10,11 +10,14 @@ deltas, or one non-streaming answer. The same test bodies run three ways:
 
 Fixtures and cassettes are recorded first by the same suites (``--reqllm-record``, ``--record-mode=all``),
 untimed. Every run has the same plugins installed and loaded; the time is the wall time of the whole
-``pytest`` process (its CPU time: the machine is shared; wall times go to stderr).
+``pytest`` process (its CPU time: the machine is shared; wall times go to stderr). ``reqllm`` and
+``reqllm_testing`` are byte-compiled first, as an installed package is: the runs do not write bytecode, and
+compiling the sources in every run would be timed otherwise.
 """
 
 from __future__ import annotations
 
+import compileall
 import os
 import resource
 import statistics
@@ -123,6 +126,8 @@ def _size(directory: Path, suffix: str) -> int:
 
 def run(workdir: Path, sizes: Sizes) -> list[Result]:
     """Stream and non-stream suites, each run ``sizes.suite_repeat`` times per variant, interleaved."""
+    for package in ("reqllm", "reqllm_testing"):
+        compileall.compile_dir(ROOT / package, quiet=1)
     results = []
     for deltas in (200, 0):
         suites = _suites(workdir, sizes.suite_tests, deltas)

@@ -107,11 +107,24 @@ def _status_or_error(response: _R) -> _R:
     return response
 
 
+_OBJECTS = TypeAdapter(list[dict[str, Any]])
+
+
+def _objects(value: Any) -> Any:
+    """A stream's decoded chunks, JSON objects: checked in one loop, item by item only to name a bad one."""
+    if type(value) is list and all(type(item) is dict for item in value):
+        return value
+    return _OBJECTS.validate_python(value, strict=True)  # raises, naming the item (and its JSON path)
+
+
+Objects = Annotated[Any, PlainValidator(_objects)]
+
+
 class DecodedV1(TypedDict):
     """What reqllm decoded from the response: its StreamChunks or its Response, and the error."""
 
     __pydantic_config__ = _STRICT  # type: ignore[misc]
-    chunks: NotRequired[list[dict[str, Any]]]
+    chunks: NotRequired[Objects]
     response: NotRequired[dict[str, Any]]
     error: NotRequired[ErrorV1]
 
@@ -164,7 +177,7 @@ def _pair(value: Any) -> Any:
 
 
 Pair = Annotated[Any, PlainValidator(_pair)]
-_PAIRS = TypeAdapter(list[Pair])
+_PAIRS: TypeAdapter[list[Any]] = TypeAdapter(list[Pair])
 _OFFSETS = (float, int, type(None))
 
 
@@ -225,8 +238,10 @@ class FixtureV2(TypedDict):
     interactions: list[InteractionV2]
 
 
-#: One validator per format version.
-SCHEMAS: dict[int, TypeAdapter[Any]] = {1: TypeAdapter(FixtureV1), 2: TypeAdapter(FixtureV2)}
+#: The document type of each format version.
+SCHEMAS: dict[int, Any] = {1: FixtureV1, 2: FixtureV2}
+#: Their validators, built on first use (building one costs more than validating a hundred files).
+_VALIDATORS: dict[int, TypeAdapter[Any]] = {}
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -246,8 +261,11 @@ def json_path(loc: tuple[int | str, ...]) -> str:
 
 def validate(document: Any, version: int) -> tuple[str, str] | None:
     """The first problem of ``document`` against format ``version``: ``(json_path, message)``; None if valid."""
+    validator = _VALIDATORS.get(version)
+    if validator is None:
+        validator = _VALIDATORS[version] = TypeAdapter(SCHEMAS[version])
     try:
-        SCHEMAS[version].validate_python(document)
+        validator.validate_python(document)
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         message = str(error["msg"]).removeprefix("Value error, ")

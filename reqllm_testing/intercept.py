@@ -176,11 +176,22 @@ def _httpx2_patches() -> list[tuple[type, str, Callable[[Any], Any]]]:
             (httpx2.AsyncHTTPTransport, "handle_async_request", asynchronous)]
 
 
+#: (class, method name) -> (the method found there, its patched version): made once per process, and again
+#: only when another library replaced the method since (the patch always wraps what is there now).
+_made: dict[tuple[type, str], tuple[Any, Any]] = {}
+_makers: list[tuple[type, str, Callable[[Any], Any]]] = []
+
+
 def _patch() -> None:
-    for cls, name, make in (*_httpx_patches(), *_httpx2_patches()):
+    if not _makers:
+        _makers.extend((*_httpx_patches(), *_httpx2_patches()))
+    for cls, name, make in _makers:
         original = cls.__dict__[name]
+        made = _made.get((cls, name))
+        if made is None or made[0] is not original:
+            made = _made[(cls, name)] = (original, make(original))
         _originals[(cls, name)] = original
-        setattr(cls, name, make(original))
+        setattr(cls, name, made[1])
 
 
 def _unpatch() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from .modes import ALIASES, MODES, MODES_HELP
-from .pytest_options import RUN_ID, fixtures_root, record_mode, run_id
+from .pytest_options import FIXTURE_NAME, RUN_ID, fixtures_root, record_mode, run_id
 
 __all__ = ["fixtures_root", "record_mode", "reqllm_fixture", "run_id"]
 
@@ -214,7 +214,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
         if options and "fixture" in options[0]:  # the closest marker names a fixture: shared on purpose
             continue
-        name = default_fixture_name(item.nodeid)
+        name = item.stash[FIXTURE_NAME] = default_fixture_name(item.nodeid)
         other, first = owners.setdefault(name.casefold(), (item.nodeid, name))
         if other != item.nodeid:
             where = "" if first == name else f" on a case-insensitive file system ({first}.json)"
@@ -284,7 +284,7 @@ def reqllm_fixture(request: pytest.FixtureRequest) -> Iterator[Any]:
     from .pytest_fixture import ReqLLMFixture, Settings
 
     _per_test(request.config)  # requested at run time (getfixturevalue) by a test not known at collection
-    fixture = ReqLLMFixture(request, Settings.from_config(request.config))
+    fixture = ReqLLMFixture(request, Settings.of(request.config))
     request.node.stash[_FIXTURE] = fixture
     fixture.start()
     yield fixture

@@ -23,7 +23,7 @@ import pytest
 
 from .errors import DecodedMismatchError, FixtureMismatchError, ReqLLMTestingError, UnusedInteractionsError
 from .matching import Matcher, parse_field
-from .pytest_options import fixtures_root, record_mode, run_id
+from .pytest_options import FIXTURE_NAME, fixtures_root, record_mode, run_id
 from .session import FixtureSession, resolve_mode
 
 __all__ = ["MARKER_ARGS", "SUMMARY_COUNTS", "ReqLLMFixture", "Settings", "check_marker", "compatible_fixture_name",
@@ -84,11 +84,22 @@ def default_fixture_name(nodeid: str, *, capitals: bool = True) -> str:
     return "/".join([*segments, _test_name(rest, capitals=capitals) if rest else "module"])
 
 
-def compatible_fixture_name(root: Path, nodeid: str) -> str:
-    """The default name of ``nodeid``, or the name it had before parameter ids with capitals were hashed,
-    when only a file of that older name exists (with exactly that case): committed fixtures keep
-    replaying; recording writes the new name."""
-    name = default_fixture_name(nodeid)
+def _capital_parameter(nodeid: str) -> bool:
+    """True when the parameter id of ``nodeid`` has capitals (its default name then has a hash it once had not)."""
+    rest = nodeid.partition("::")[2]
+    if not rest.endswith("]") or "[" not in rest:
+        return False
+    param = rest[:-1].partition("[")[2]
+    return param != param.lower()
+
+
+def compatible_fixture_name(root: Path, nodeid: str, name: str | None = None) -> str:
+    """The default name of ``nodeid`` (``name`` when already worked out), or the name it had before
+    parameter ids with capitals were hashed, when only a file of that older name exists (with exactly
+    that case): committed fixtures keep replaying; recording writes the new name."""
+    name = name or default_fixture_name(nodeid)
+    if not _capital_parameter(nodeid):  # the older rule gives the same name
+        return name
     older = default_fixture_name(nodeid, capitals=False)
     if older == name or fixture_path(root, name).exists():
         return name
@@ -146,6 +157,14 @@ class Settings:
     ignore_hosts: tuple[str, ...] = ()
 
     @classmethod
+    def of(cls, config: pytest.Config) -> Settings:
+        """The settings of a pytest run, read once (the first time a test uses the fixture)."""
+        settings = config.stash.get(_SETTINGS, None)
+        if settings is None:
+            settings = config.stash[_SETTINGS] = cls.from_config(config)
+        return settings
+
+    @classmethod
     def from_config(cls, config: pytest.Config) -> Settings:
         """Read the settings of a pytest run."""
         return cls(mode=record_mode(config), root=fixtures_root(config),
@@ -153,6 +172,9 @@ class Settings:
                    timing=config.getoption("reqllm_replay_timing", None),
                    ignore_fields=tuple(config.getini("reqllm_ignore_fields") or ()),
                    run_id=run_id(config), ignore_hosts=tuple(config.getini("reqllm_ignore_hosts") or ()))
+
+
+_SETTINGS = pytest.StashKey[Settings]()
 
 
 class ReqLLMFixture:
@@ -166,10 +188,9 @@ class ReqLLMFixture:
         options = check_marker(marker) if marker is not None else {}
         if "fixture" in options:
             self.name: str = options["fixture"]
-        elif settings.mode == "record":
-            self.name = default_fixture_name(self.nodeid)
         else:
-            self.name = compatible_fixture_name(settings.root, self.nodeid)
+            name = request.node.stash.get(FIXTURE_NAME, None) or default_fixture_name(self.nodeid)
+            self.name = name if settings.mode == "record" else compatible_fixture_name(settings.root, self.nodeid, name)
         self._named = "fixture" in options
         self.allow_unused: bool = options.get("allow_unused", False)
         self.timing: float | None = options.get("timing", settings.timing)

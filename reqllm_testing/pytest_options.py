@@ -15,10 +15,12 @@ import pytest
 from .errors import InvalidModeError
 from .modes import normalize_mode
 
-__all__ = ["RUN_ID", "fixtures_root", "record_mode", "run_id"]
+__all__ = ["FIXTURE_NAME", "RUN_ID", "fixtures_root", "record_mode", "run_id"]
 
 #: Where a run's id is kept on the pytest config (set by ``run_id``).
 RUN_ID = pytest.StashKey[str]()
+#: A test's default fixture name, kept on its item when collection works it out (to check collisions).
+FIXTURE_NAME = pytest.StashKey[str]()
 
 
 def record_mode(config: pytest.Config) -> str:

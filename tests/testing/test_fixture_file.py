@@ -197,6 +197,30 @@ def test_a_hand_edited_fixture_replayed_outside_pytest_is_the_same_error(tmp_pat
         client.post("https://api.openai.com/v1/chat/completions", json={"stream": True})
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _exactly(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)  # 1 and 1.0 differ here, not under ==
+
+
+def test_the_fast_json_parser_reads_every_committed_fixture_as_the_standard_one_does() -> None:
+    files = [p for p in sorted(ROOT.rglob("*.json")) if "fixtures" in p.parts and ".venv" not in p.parts]
+    assert len(files) > 50
+    for path in files:
+        data = path.read_bytes()
+        assert _exactly(fixture_file._loads(data)) == _exactly(json.loads(data)), path
+
+
+@pytest.mark.parametrize("text", [
+    '{"text": "\\ud800 alone"}',  # a lone surrogate escape: pydantic-core refuses it, the json module reads it
+    "[" * 300 + "]" * 300,  # nesting deeper than pydantic-core's limit
+    '{"n": 12345678901234567890123, "f": 1.0, "g": 5e-324, "big": 1e400}',
+])
+def test_what_the_fast_parser_refuses_the_standard_one_reads(text: str) -> None:
+    assert _exactly(fixture_file._loads(text.encode())) == _exactly(json.loads(text))
+
+
 def test_load_is_cached_until_the_file_changes(tmp_path: Path) -> None:
     path = _write(tmp_path / "x.json", fixture_file.new_document([INTERACTION]))
     first = fixture_file.load(path)

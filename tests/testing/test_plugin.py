@@ -511,12 +511,14 @@ def test_names_equal_but_for_case_are_a_collection_error() -> None:
 
 
 class _Item:
-    """What the collection check reads of a collected test: its node id, markers and fixtures."""
+    """What the collection check reads of a collected test: its node id, markers and fixtures (and its
+    stash, where the check leaves the fixture name it worked out)."""
 
     def __init__(self, nodeid: str, *marks: pytest.MarkDecorator) -> None:
         self.nodeid = nodeid
         self.fixturenames = ["reqllm_fixture"]
         self.marks = [m.mark for m in marks]
+        self.stash = pytest.Stash()
 
     def iter_markers(self, name: str) -> list[pytest.Mark]:
         return [m for m in self.marks if m.name == name]
