@@ -175,7 +175,7 @@ def read(path: str | Path) -> FixtureFile:
 _cache: collections.OrderedDict[str, tuple[tuple[int, int], FixtureFile]] = collections.OrderedDict()
 _cache_lock = threading.Lock()
 _cache_bytes = [0]  # total file size of the cached entries
-CACHE_FILES = 64
+CACHE_FILES = 16
 CACHE_BYTES = 32 * 1024 * 1024
 
 

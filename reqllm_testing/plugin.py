@@ -264,15 +264,24 @@ class _PerTest:
         try:
             result = yield
         except BaseException:
-            fixture = item.stash.get(_FIXTURE, None)
+            fixture = _take(item, _FIXTURE)
             if fixture is not None:
                 fixture.commit(ok=False)
             raise
-        fixture = item.stash.get(_FIXTURE, None)
+        fixture = _take(item, _FIXTURE)
         if fixture is not None:
-            reports = item.stash.get(_REPORTS, {})
+            reports = _take(item, _REPORTS) or {}
             fixture.commit(ok="call" in reports and all(r.passed for r in reports.values()))
         return result
+
+
+def _take(item: pytest.Item, key: pytest.StashKey[Any]) -> Any:
+    """Remove ``key`` from the item's stash and return its value: a finished test keeps no fixture (and
+    its loaded file) alive until the end of the session."""
+    value = item.stash.get(key, None)
+    if value is not None:
+        del item.stash[key]
+    return value
 
 
 @pytest.fixture

@@ -538,6 +538,28 @@ def test_two_tests_that_would_share_a_fixture_file_are_a_collection_error() -> N
     pytest_collection_modifyitems([_Item(f"test_t.py::test_x[{i}]") for i in ("a/b", "a-b", "a b", "a?b")])
 
 
+RELEASED = """
+import gc, weakref
+
+REFS = []
+
+
+def test_uses_the_fixture(reqllm_fixture):
+    REFS.append(weakref.ref(reqllm_fixture))
+
+
+def test_runs_after_it():
+    gc.collect()
+    assert REFS and REFS[0]() is None, gc.get_referrers(REFS[0]())
+"""
+
+
+def test_a_finished_test_keeps_nothing_of_its_fixture_alive(pytester: pytest.Pytester) -> None:
+    # A suite of a thousand tests must not hold a thousand loaded fixture files until it ends.
+    pytester.makepyfile(test_released=RELEASED)
+    _run(pytester, "-p", "no:xdist").assert_outcomes(passed=2)
+
+
 def test_a_wrong_marker_argument_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile('''
 import pytest
