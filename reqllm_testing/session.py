@@ -120,6 +120,19 @@ def decoded_of(call: Any, result: Any, error: BaseException | None, *, mode: str
     return out
 
 
+def decoded_unchanged(recorded: dict[str, Any], call: Any, result: Any, error: BaseException | None) -> bool:
+    """True when ``recorded`` is exactly what ``decoded_of`` gives now, found without building all of it: a
+    stream's chunks are compared one at a time (False may still be a difference of JSON form only)."""
+    if not call.stream:
+        return recorded == decoded_of(call, result, error, mode="python")
+    failure = None if error is None else {"type": type(error).__name__, "message": str(error)}
+    chunks = recorded.get("chunks")
+    if recorded.get("error") != failure or len(recorded) != 1 + (error is not None) or type(chunks) is not list:
+        return False
+    actual = result if isinstance(result, list | tuple) else list(result or ())
+    return len(actual) == len(chunks) and all(a.to_dict() == r for a, r in zip(actual, chunks, strict=True))
+
+
 def decoded_mismatch(path: Path, position: int, interaction: dict[str, Any], diff: str,
                      test_id: str | None = None) -> DecodedMismatchError:
     """The error for a decoded part that differs from what the parser gives now, saying which side changed.
@@ -391,7 +404,7 @@ class FixtureSession:
         recorded = interaction.get("decoded")
         if recorded is None:  # recorded without a decoded part (FixtureTransport, vcr import): nothing to check
             return
-        if recorded == decoded_of(call, result, error, mode="python"):  # the usual case: one dump, one compare
+        if decoded_unchanged(recorded, call, result, error):  # the usual case, at the cost of one compare
             return
         actual = decoded_of(call, result, error)
         if same_decoded(recorded, actual):
