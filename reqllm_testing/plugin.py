@@ -163,6 +163,23 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_BLOCK] = stack
 
 
+_ROOT = pytest.StashKey[Path | None]()
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Collection does not walk the fixtures directory (JSON files only: pytest would ask every plugin about
+    each file of it), unless a Python file sits somewhere in it."""
+    if _ROOT not in config.stash:
+        config.stash[_ROOT] = fixtures_root(config)
+    root = config.stash[_ROOT]
+    if root is None or collection_path.name != root.name or collection_path != root:
+        return None
+    if any(name.endswith(".py") for _, _, names in os.walk(root) for name in names):
+        config.stash[_ROOT] = None  # tests live there: collected as usual
+        return None
+    return True
+
+
 def _record_command() -> str:
     """The command that records the running test (pytest names it in PYTEST_CURRENT_TEST)."""
     current = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]

@@ -560,6 +560,30 @@ def test_a_finished_test_keeps_nothing_of_its_fixture_alive(pytester: pytest.Pyt
     _run(pytester, "-p", "no:xdist").assert_outcomes(passed=2)
 
 
+SEEN_FILES = """
+def pytest_collect_file(file_path, parent):
+    print("SEEN", file_path.name)
+"""
+
+
+def test_collection_does_not_walk_the_fixtures_directory(pytester: pytest.Pytester) -> None:
+    # pytest asks every plugin about every file it walks: a thousand fixture files cost a thousand questions.
+    pytester.makeconftest(SEEN_FILES)
+    pytester.makepyfile(test_plain="def test_x():\n    pass\n")
+    folder = _fixtures(pytester) / "test_plain"
+    folder.mkdir(parents=True)
+    (folder / "test_x.json").write_text("{}")
+    result = _run(pytester, "-s", "-p", "no:xdist", "-p", "no:reqllm_capabilities")
+    result.assert_outcomes(passed=1)
+    assert "SEEN test_plain.py" in result.stdout.str() and "SEEN test_x.json" not in result.stdout.str()
+
+    # A test file placed in it is still collected (the directory is then walked as any other).
+    (folder / "test_inside.py").write_text("def test_inside():\n    pass\n")
+    result = _run(pytester, "-s", "-p", "no:xdist", "-p", "no:reqllm_capabilities")
+    result.assert_outcomes(passed=2)
+    assert "SEEN test_x.json" in result.stdout.str()
+
+
 def test_a_wrong_marker_argument_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile('''
 import pytest
