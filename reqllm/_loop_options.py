@@ -21,7 +21,7 @@ from .registry import Model
 __all__ = ["Settings", "model_chain", "pop_settings", "priced"]
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, frozen=True)
 class Settings:
     """The orchestration options of one call."""
 
@@ -30,21 +30,23 @@ class Settings:
     limit: UsageLimit | None = None
 
 
+_DEFAULT = Settings()
+_NAMES = frozenset({"max_steps", "tool_errors", "usage_limit"})
+
+
 def pop_settings(opts: dict[str, Any], operation: Operation) -> Settings:
     """Pop and validate max_steps, tool_errors and usage_limit from ``opts``."""
-    settings = Settings()
-    steps = opts.pop("max_steps", None)
-    if steps is not None:
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise InvalidOptionError(f"option max_steps={steps!r} must be an integer >= 1")
-        if operation != "chat" and steps != 1:
-            raise InvalidOptionError(f"option max_steps={steps} applies to generate_text and stream_text only")
-        settings.max_steps = steps
+    if _NAMES.isdisjoint(opts):
+        return _DEFAULT
+    max_steps = opts.pop("max_steps", None)
+    if max_steps is not None:
+        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+            raise InvalidOptionError(f"option max_steps={max_steps!r} must be an integer >= 1")
+        if operation != "chat" and max_steps != 1:
+            raise InvalidOptionError(f"option max_steps={max_steps} applies to generate_text and stream_text only")
     errors = opts.pop("tool_errors", None)
-    if errors is not None:
-        if errors not in ("return", "raise"):
-            raise InvalidOptionError(f"option tool_errors={errors!r} must be 'return' or 'raise'")
-        settings.tool_errors = errors
+    if errors is not None and errors not in ("return", "raise"):
+        raise InvalidOptionError(f"option tool_errors={errors!r} must be 'return' or 'raise'")
     limit = opts.pop("usage_limit", None)
     if limit is not None:
         if isinstance(limit, Mapping):
@@ -55,8 +57,7 @@ def pop_settings(opts: dict[str, Any], operation: Operation) -> Settings:
         if not isinstance(limit, UsageLimit):
             raise InvalidOptionError(
                 f"option usage_limit must be a reqllm.UsageLimit or a dict, not {type(limit).__name__}")
-        settings.limit = limit
-    return settings
+    return Settings(max_steps=max_steps or 1, tool_errors=errors or "return", limit=limit)
 
 
 def model_chain(model: Any) -> list[str | Model]:

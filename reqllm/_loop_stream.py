@@ -13,22 +13,27 @@ from ._attempt import Attempt
 from ._loop import Run, Steps
 from ._streaming import AsyncStreamResponse, StreamResponse
 from ._tool_run import ToolOutcome
-from ._types import StreamChunk
+from ._types import Response, StreamChunk
 from .errors import ReqLLMError
 
 __all__ = ["AsyncLoopStream", "LoopStream"]
 
 
 class _Driver:
-    """What both stream drivers keep: the Run, its Steps and the model that answered."""
+    """What both stream drivers keep: the Run, its Steps and the model that answered.
 
-    __slots__ = ("answered_by", "run", "steps")
+    A call with nothing to orchestrate (``Run.single``) has no Steps: its one attempt is the stream.
+    """
 
-    def __init__(self, run: Run) -> None:
+    __slots__ = ("answered_by", "run", "single", "steps")
+
+    def __init__(self, run: Run, single: Attempt | None) -> None:
         self.run = run
+        self.single = single
         self.answered_by = run.chain.first.call.model.spec
-        with run.reported():
-            self.steps = Steps(run)
+        if single is None:
+            with run.reported():
+                self.steps = Steps(run)
 
     def started(self, attempt: Attempt) -> None:
         """The attempt's first chunk arrived: its model answers this step."""
@@ -60,6 +65,10 @@ class _AnsweredBy:
         """The model that answered (the first of the chain until a step started)."""
         return self._loop.answered_by
 
+    def _completed(self, response: Response) -> Response:
+        """On the fast path, the call's result from its one response (the plan gives it otherwise)."""
+        return response if self._loop.single is None else self._loop.run.answered(response)
+
 
 class LoopStream(_AnsweredBy, StreamResponse):
     """A stream over every step of a call: each step's chunks in order, a ``meta`` chunk per tool result.
@@ -70,10 +79,16 @@ class LoopStream(_AnsweredBy, StreamResponse):
     __slots__ = ("_loop",)
 
     def __init__(self, run: Run) -> None:
-        super().__init__(run.chain.first)
-        self._loop = _Driver(run)
+        single = run.single()
+        super().__init__(single or run.chain.first)
+        self._loop = _Driver(run, single)
 
     def _run(self) -> Iterator[StreamChunk]:
+        if self._loop.single is not None:  # the fast path: this stream is the call's one request
+            return super()._run()
+        return self._steps()
+
+    def _steps(self) -> Iterator[StreamChunk]:
         run, steps = self._loop.run, self._loop.steps
         try:
             while not steps.done:
@@ -116,10 +131,16 @@ class AsyncLoopStream(_AnsweredBy, AsyncStreamResponse):
     __slots__ = ("_loop",)
 
     def __init__(self, run: Run) -> None:
-        super().__init__(run.chain.first)
-        self._loop = _Driver(run)
+        single = run.single()
+        super().__init__(single or run.chain.first)
+        self._loop = _Driver(run, single)
 
-    async def _run(self) -> AsyncIterator[StreamChunk]:
+    def _run(self) -> AsyncIterator[StreamChunk]:
+        if self._loop.single is not None:  # the fast path: this stream is the call's one request
+            return super()._run()
+        return self._steps()
+
+    async def _steps(self) -> AsyncIterator[StreamChunk]:
         run, steps = self._loop.run, self._loop.steps
         try:
             while not steps.done:

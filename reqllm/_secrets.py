@@ -107,6 +107,8 @@ _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://)([^/?#]*)@")
 def url_secrets(url: str) -> set[str]:
     """The userinfo (and its password) of ``url`` and its ``key=``-style query parameter values."""
     found: set[str] = set()
+    if "@" not in url and "?" not in url:  # the usual base URL: neither userinfo nor a query
+        return found
     userinfo = _USERINFO.match(url)
     if userinfo is not None:
         found.add(userinfo.group(2))

@@ -52,10 +52,15 @@ class _StreamBase:
 
     def _finish(self) -> None:
         try:
-            self._response = self._builder.build()
+            response = self._builder.build()
         except ReqLLMError as exc:
             raise self._fail(exc) from None
-        self._exchange.succeed(self.chunks, usage=self._response.usage)
+        self._exchange.succeed(self.chunks, usage=response.usage)
+        self._response = self._completed(response)
+
+    def _completed(self, response: Response) -> Response:
+        """The stream's result, from the Response its chunks built (a loop stream adds its steps)."""
+        return response
 
     def _result(self) -> Response:
         if self._error is not None:

@@ -7,6 +7,7 @@ one plugin serve sync and async calls, live traffic and replayed fixtures alike.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
@@ -198,7 +199,16 @@ class Protocol:
                                      f"{exc.object[max(exc.start - 20, 0):exc.end + 20]!r})") from None
         except (TypeError, ValueError) as exc:
             raise InvalidOptionError(f"the request holds a value that is not JSON: {exc}") from None
-        return httpx.Request("POST", url, params=params, headers=self.headers(call, extra_headers), content=content)
+        target = url if "@" in url else _parsed(url)
+        return httpx.Request("POST", target, params=params, headers=self.headers(call, extra_headers),
+                             content=content)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(url: str) -> httpx.URL:
+    """``httpx.URL(url)``, parsed once per process (the parse was ~12% of a mocked call); httpx URLs are
+    immutable. Not used for a URL with userinfo, which may hold a password (the query is not part of it)."""
+    return httpx.URL(url)
 
 
 def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
