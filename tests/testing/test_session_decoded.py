@@ -1,14 +1,23 @@
-"""The replay drift check's fast comparison agrees with the full one (``decoded_of`` + ``same_decoded``)."""
+"""The replay drift check: its fast comparison agrees with the full one (``decoded_of`` + ``same_decoded``), and
+identical calls in one fixture are checked once, an edited one still caught."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+import reqllm
+import reqllm_testing
 from reqllm import StreamChunk
 from reqllm._transport import CallInfo
+from reqllm_testing import session
 from reqllm_testing.session import decoded_of, decoded_unchanged, same_decoded
+
+_KEY = "sk" + "-test-" + "0" * 24
 
 STREAM = CallInfo(provider="openai", model="gpt-4o-mini", operation="chat", stream=True, protocol="openai_chat")
 CHUNKS = [StreamChunk("meta", metadata={"id": "chatcmpl-1"}), StreamChunk("content", "Hel"),
@@ -36,3 +45,46 @@ def _recorded(chunks: list[StreamChunk], error: BaseException | None = None) -> 
 def test_the_fast_check_agrees_with_the_full_one(recorded: dict[str, Any], now: list[StreamChunk],
                                                  error: BaseException | None) -> None:
     assert decoded_unchanged(recorded, STREAM, now, error) == same_decoded(recorded, decoded_of(STREAM, now, error))
+
+
+# -- identical calls in one fixture are checked once ---------------------------------------------
+ANSWER = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+          "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello there"},
+                       "finish_reason": "stop"}],
+          "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}
+
+
+def _record_two_identical_calls(path: Path) -> None:
+    client = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(200, json=ANSWER)))
+    with reqllm_testing.use_fixture(path, mode="record"):
+        for _ in range(2):
+            reqllm.generate_text("openai:gpt-4o-mini", "Hi", api_key=_KEY, http_client=client)
+
+
+def test_identical_calls_are_checked_against_the_parser_once(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "twice.json"
+    _record_two_identical_calls(path)
+    checks: list[int] = []
+
+    def counted(*args: Any) -> bool:
+        checks.append(1)
+        return decoded_unchanged(*args)
+
+    monkeypatch.setattr(session, "decoded_unchanged", counted)
+    with reqllm_testing.use_fixture(path, mode="replay"):
+        for _ in range(2):
+            assert reqllm.generate_text("openai:gpt-4o-mini", "Hi").text == "Hello there"
+    assert len(checks) == 1
+
+
+def test_an_edited_decoded_part_of_a_repeated_call_is_still_a_drift(tmp_path: Path) -> None:
+    path = tmp_path / "twice.json"
+    _record_two_identical_calls(path)
+    document = json.loads(path.read_text())
+    document["interactions"][1]["decoded"]["response"]["message"]["content"][0]["text"] = "Hello edited"
+    path.write_text(json.dumps(document))
+    with pytest.raises(reqllm_testing.DecodedMismatchError, match="Hello edited"), \
+            reqllm_testing.use_fixture(path, mode="replay"):
+        for _ in range(2):
+            reqllm.generate_text("openai:gpt-4o-mini", "Hi")
