@@ -228,6 +228,8 @@ class FixtureSession:
         self._cursor: dict[str, int] = {}
         self._used: set[int] = set()
         self._updated: dict[int, dict[str, Any]] = {}
+        #: Lookup keys (and parsed bodies) of requests seen in this session (see ``_request_key``).
+        self._keys: dict[tuple[Any, ...], tuple[str, Any]] = {}
         #: The body each reqllm call sent, by the position that answered it (for ``_verified``).
         self._sent: dict[int, bytes] = {}
         #: Decoded parts already found equal to what the parser gives for the same request and response.
@@ -281,8 +283,7 @@ class FixtureSession:
         """Consume the next recorded interaction matching ``request``; FixtureMismatchError otherwise."""
         __tracebackhide__ = True
         index = self.index()
-        url, body = self.scrubbed(request, parse_body(request.content), call)
-        key = self.matcher.key(request.method, url, body)
+        key, body = self._request_key(request, call)
         with self._lock:
             positions = index.by_key.get(key)
             if positions:
@@ -299,6 +300,25 @@ class FixtureSession:
                         self._sent[position] = request.content
                     return position
         raise self._raise(self._mismatch(request, body, key, index, exhausted=bool(positions)))
+
+    def _request_key(self, request: httpx.Request, call: Any) -> tuple[str, Any]:
+        """The lookup key of the live request, and its parsed body. A request sent again in this session
+        (same method, URL, body and secret-bearing headers, no new secret known since) reuses both."""
+        url = str(request.url)
+        carried = _request_secrets(request.headers, url)
+        seen = (request.method, url, request.content, carried, self._frozen)
+        known = self._keys.get(seen)
+        if known is not None:
+            with self._lock:  # what scrubbed() would have noted: nothing new, unless the call knows more
+                if call is not None and not self.secrets.issuperset(call.secrets):
+                    known = None
+        if known is None:
+            body = parse_body(request.content)
+            scrubbed_url, scrubbed_body = self.scrubbed(request, body, call)
+            known = (self.matcher.key(request.method, scrubbed_url, scrubbed_body), body)
+            if len(self._keys) < 256:
+                self._keys[seen] = known
+        return known
 
     def scrubbed(self, request: httpx.Request, body: Any, call: Any = None) -> tuple[str, Any]:
         """The live request's URL and body as its recording stores them: the secrets it carries (and those

@@ -15,6 +15,7 @@ import reqllm_testing
 from reqllm import StreamChunk
 from reqllm._transport import CallInfo
 from reqllm_testing import session
+from reqllm_testing.matching import parse_body
 from reqllm_testing.session import decoded_of, decoded_unchanged, same_decoded
 
 _KEY = "sk" + "-test-" + "0" * 24
@@ -88,3 +89,24 @@ def test_an_edited_decoded_part_of_a_repeated_call_is_still_a_drift(tmp_path: Pa
             reqllm_testing.use_fixture(path, mode="replay"):
         for _ in range(2):
             reqllm.generate_text("openai:gpt-4o-mini", "Hi")
+
+
+def test_a_request_sent_again_is_matched_without_parsing_it_again(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "thrice.json"
+    client = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(200, json=ANSWER)))
+    with reqllm_testing.use_fixture(path, mode="record"):
+        for _ in range(3):
+            reqllm.generate_text("openai:gpt-4o-mini", "Hi", api_key=_KEY, http_client=client)
+    parsed: list[bytes] = []
+
+    def counted(content: bytes) -> Any:
+        parsed.append(content)
+        return parse_body(content)
+
+    monkeypatch.setattr(session, "parse_body", counted)
+    with reqllm_testing.use_fixture(path, mode="replay") as replay:
+        for _ in range(3):
+            assert reqllm.generate_text("openai:gpt-4o-mini", "Hi").text == "Hello there"
+        # the first request makes the replay key known; the others reuse its parse
+        assert len(parsed) < 3 and replay.served == 3
