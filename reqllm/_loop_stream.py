@@ -27,11 +27,11 @@ class _Driver:
 
     __slots__ = ("answered_by", "run", "single", "steps")
 
-    def __init__(self, run: Run, single: Attempt | None) -> None:
+    def __init__(self, run: Run) -> None:
         self.run = run
-        self.single = single
+        self.single = run.single()
         self.answered_by = run.chain.first.call.model.spec
-        if single is None:
+        if self.single is None:
             with run.reported():
                 self.steps = Steps(run)
 
@@ -79,9 +79,8 @@ class LoopStream(_AnsweredBy, StreamResponse):
     __slots__ = ("_loop",)
 
     def __init__(self, run: Run) -> None:
-        single = run.single()
-        super().__init__(single or run.chain.first)
-        self._loop = _Driver(run, single)
+        self._loop = _Driver(run)
+        super().__init__(self._loop.single or run.chain.first)
 
     def _run(self) -> Iterator[StreamChunk]:
         if self._loop.single is not None:  # the fast path: this stream is the call's one request
@@ -131,9 +130,8 @@ class AsyncLoopStream(_AnsweredBy, AsyncStreamResponse):
     __slots__ = ("_loop",)
 
     def __init__(self, run: Run) -> None:
-        single = run.single()
-        super().__init__(single or run.chain.first)
-        self._loop = _Driver(run, single)
+        self._loop = _Driver(run)
+        super().__init__(self._loop.single or run.chain.first)
 
     def _run(self) -> AsyncIterator[StreamChunk]:
         if self._loop.single is not None:  # the fast path: this stream is the call's one request
