@@ -113,7 +113,7 @@ def _loads(data: bytes | str) -> Any:
 def parse(data: bytes | str, path: str | Path) -> FixtureFile:
     """Parse a fixture document; a ``FixtureCorruptError`` naming the file and the problem otherwise."""
     path = Path(path)
-    if not data.strip():
+    if not data or data.isspace():
         raise FixtureCorruptError(f"fixture {path} is empty (an interrupted write?); re-record it with: "
                                   f"{RERECORD}", path=path, command=RERECORD)
     try:

@@ -118,7 +118,7 @@ def fixture_path(root: Path, name: str) -> Path:
     segments = [_sanitize(s) for s in name.replace("\\", "/").split("/") if s not in ("", ".", "..")]
     if not segments:
         raise ValueError(f"invalid fixture name {name!r}")
-    return root.joinpath(*segments[:-1], segments[-1] + ".json")
+    return Path(os.path.join(root, *segments[:-1], segments[-1] + ".json"))  # one Path made, not one per part
 
 
 def check_marker(marker: pytest.Mark) -> dict[str, Any]:

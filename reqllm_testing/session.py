@@ -429,7 +429,7 @@ class FixtureSession:
         recorded = interaction.get("decoded")
         if recorded is None:  # recorded without a decoded part (FixtureTransport, vcr import): nothing to check
             return
-        seen = self._inputs(call, position)
+        seen = self._inputs(call, position) if len(self._sent) > 1 else None  # a session's first call: no twin yet
         if seen is not None and self._verified.get(seen) == recorded:
             return  # the same request and the same bytes decode alike (the parser is pure): checked already
         if decoded_unchanged(recorded, call, result, error):  # the usual case, at the cost of one compare
