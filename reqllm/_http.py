@@ -143,8 +143,10 @@ def _api_key(provider: Provider, options: Options, info: CallInfo, scheme: str, 
 
 def prepare(operation: Operation, model: str | Model, opts: dict[str, Any], *, messages: Any = None,
             stream: bool = False, schema: dict[str, Any] | None = None, schema_name: str = "output",
-            inputs: list[str] | None = None) -> Exchange:
-    """Validate everything about a call and resolve it; raises before any HTTP request."""
+            inputs: list[str] | None = None, kind: type[Exchange] | None = None) -> Exchange:
+    """Validate everything about a call and resolve it; raises before any HTTP request.
+
+    ``kind``: the Exchange subclass to make (the loop's Attempt), instead of an Exchange."""
     options = parse_options(opts)
     resolved = _resolve_model(model)
     provider = REGISTRY.provider(resolved.provider)
@@ -175,7 +177,7 @@ def prepare(operation: Operation, model: str | Model, opts: dict[str, Any], *, m
     call = Call(operation=operation, model=resolved, provider=provider, options=options,
                 base_url=base_url, api_key=api_key, messages=msgs, stream=stream,
                 schema=schema, schema_name=schema_name, input=inputs or [])
-    return Exchange(call, protocol, info, auth)
+    return (kind or Exchange)(call, protocol, info, auth)
 
 
 class Exchange:

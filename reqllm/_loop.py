@@ -38,8 +38,8 @@ def start(operation: Operation, model: Any, opts: dict[str, Any], *, messages: A
     """Validate a call for every model of the chain (raising before any request) and return its Run."""
     opts = dict(opts)
     settings = pop_settings(opts, operation)
-    chain = [prepare(operation, m, opts, messages=messages, stream=stream, schema=schema, schema_name=schema_name)
-             for m in model_chain(model)]
+    chain = [prepare(operation, m, opts, messages=messages, stream=stream, schema=schema, schema_name=schema_name,
+                     kind=Attempt) for m in model_chain(model)]
     if settings.limit is not None and settings.limit.cost is not None:
         unpriced = [e.call.model.spec for e in chain if not priced(e.call.model)]
         if unpriced:
@@ -83,13 +83,14 @@ class Run:
     def single(self) -> Attempt | None:
         """The call's only request when there is nothing to orchestrate (one model, one step, no usage
         limit), else None. The drivers' fast path: the same request, events and result as ``plan``,
-        without its generators and per-attempt copies (the prepared exchange is sent once, so its
-        CallInfo is the attempt's own). ``answered`` then gives the result."""
+        without its generators and per-attempt copies (``start`` prepares Attempts: the only one is sent
+        as it is). ``answered`` then gives the result."""
         settings = self.settings
         if settings.max_steps != 1 or settings.limit is not None or len(self.chain.exchanges) != 1:
             return None
-        exchange = self.chain.exchanges[0]
-        attempt = Attempt(exchange.call, exchange.protocol, exchange.info, exchange.auth)
+        attempt = self.chain.exchanges[0]
+        if not isinstance(attempt, Attempt):
+            attempt = Attempt.of(attempt)
         self.budget.requests = 1
         if self.stream:  # as in _attempts
             attempt.event("request.start")
@@ -138,7 +139,7 @@ class Run:
         """Add a step's response; raise UsageLimitExceeded (carrying the result so far) past the limit."""
         self.steps.append(response)
         self.conversation.append(response.message)
-        passed = self.budget.after(response.usage, f"step {len(self.steps)} (model {response.model})")
+        passed = self.budget.after(response.usage, len(self.steps), response.model)
         if passed is not None:
             raise self.budget.exceeded(*passed, response=self.result())
 

@@ -82,8 +82,9 @@ class Budget:
                 raise self.exceeded(field, f"usage limit {field}={ceiling} would be passed {where}: {so_far} "
                                     f"used + ~{estimate} estimated input tokens")
 
-    def after(self, usage: Usage, where: str) -> tuple[str, str] | None:
-        """Add the usage of the response ``where`` names; the ceiling it passed and why, or None within the limit."""
+    def after(self, usage: Usage, step: int, model: str) -> tuple[str, str] | None:
+        """Add the usage of step ``step``'s response (from ``model``); the ceiling it passed and why, or None
+        within the limit."""
         self.usage = usage if self.usage is None else add_usage(self.usage, usage)
         if self.limit is None:
             return None
@@ -91,5 +92,5 @@ class Budget:
             ceiling = getattr(self.limit, field)
             value = getattr(self.usage, field)
             if ceiling is not None and value is not None and value > ceiling:
-                return field, f"usage limit {field}={ceiling} passed by {where}: {value} used"
+                return field, f"usage limit {field}={ceiling} passed by step {step} (model {model}): {value} used"
         return None
