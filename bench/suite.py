@@ -12,7 +12,10 @@ Fixtures and cassettes are recorded first by the same suites (``--reqllm-record`
 untimed. Every run has the same plugins installed and loaded; the time is the wall time of the whole
 ``pytest`` process (its CPU time: the machine is shared; wall times go to stderr). ``reqllm`` and
 ``reqllm_testing`` are byte-compiled first, as an installed package is: the runs do not write bytecode, and
-compiling the sources in every run would be timed otherwise.
+compiling the sources in every run would be timed otherwise. For the same reason the untimed runs that
+record (and one of the MockTransport suite) leave pytest's cache of rewritten modules behind — the test
+modules, and the modules of pytest plugins, ``reqllm_testing``'s and ``pytest_recording``'s among them — as
+any run on a developer's machine does.
 """
 
 from __future__ import annotations
@@ -88,10 +91,13 @@ def _write_suite(directory: Path, kind: str, tests: int, deltas: int) -> Path:
     return directory
 
 
-def _pytest(directory: Path, *args: str) -> float:
+def _pytest(directory: Path, *args: str, warm: bool = False) -> float:
     """CPU seconds (user + system) of one ``pytest`` run: the machine is shared, and wall time counts the
-    other processes' load too (the wall time is printed to stderr alongside)."""
+    other processes' load too (the wall time is printed to stderr alongside). A ``warm`` run (untimed) may
+    write bytecode: pytest's cache of the modules it rewrites (tests, and pytest plugins' own modules)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
+    if warm:
+        del env["PYTHONDONTWRITEBYTECODE"]
     env.pop("REQLLM_FIXTURES", None)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -113,8 +119,9 @@ def _suites(workdir: Path, tests: int, deltas: int) -> dict[str, tuple[Path, tup
     mock = _write_suite(workdir / f"{name}_mock", "mock", tests, deltas)
     fixture = _write_suite(workdir / f"{name}_reqllm", "reqllm", tests, deltas)
     cassette = _write_suite(workdir / f"{name}_vcr", "vcr", tests, deltas)
-    _pytest(fixture, "--reqllm-record")
-    _pytest(cassette, "--record-mode=all")
+    _pytest(fixture, "--reqllm-record", warm=True)
+    _pytest(cassette, "--record-mode=all", warm=True)
+    _pytest(mock, warm=True)
     return {"mock": (mock, ()), "reqllm": (fixture, ()),
             "vcr": (cassette, ("--record-mode=none",))}
 
