@@ -7,9 +7,12 @@ one entry in ``SCHEMAS``; the loader (``fixture_file.parse``) stays the same.
 
 Validation only checks: the loaded document keeps its plain dicts and lists (replay reads them as
 they are). Unknown keys are allowed (a newer writer may add some); known keys must have their type.
-"""
 
-from __future__ import annotations
+The annotations are evaluated when the module runs (no ``from __future__ import annotations``): the
+validators are built on first use, from inside a function, and must not depend on finding this module
+in ``sys.modules`` then to resolve the names (pytester's in-process runs, for one, drop modules first
+imported inside them).
+"""
 
 import base64
 import binascii

@@ -127,3 +127,20 @@ def _decoded_parts_agree_with_the_sdks(folder: Path, dumps: Path) -> None:
     embedded = json.loads((folder / "test_sdk-openai_embeddings.json").read_text())["interactions"][0]
     sdk_embeddings = json.loads((dumps / "openai_embeddings.json").read_text())
     assert embedded["decoded"]["response"]["embeddings"] == [d["embedding"] for d in sdk_embeddings["data"]]
+    _drift_in_an_sdk_stream_is_found(folder / "test_sdk-anthropic_messages_stream.json", dumps.parent)
+
+
+def _drift_in_an_sdk_stream_is_found(path: Path, workdir: Path) -> None:
+    """The drift check works for SDK traffic: a decoded chunk that no longer matches the stored bytes is
+    reported by ``reqllm fixtures check`` (``stale``), naming the interaction and the changed text."""
+    from reqllm_testing.check import stale
+
+    document = json.loads(path.read_text())
+    chunks = document["interactions"][0]["decoded"]["chunks"]
+    content = next(c for c in chunks if c["type"] == "content" and c.get("text"))
+    content["text"] = "drifted"
+    tampered = workdir / "tampered.json"
+    tampered.write_text(json.dumps(document))
+    (finding,) = stale(tampered)
+    assert finding.kind == "stale", finding
+    assert "interaction #0 decodes differently now" in finding.detail and "drifted" in finding.detail
