@@ -351,8 +351,9 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         compiled = _compiled(session, position)
         if compiled.status is None:
             raise transport_error(compiled.error or {}, request)
-        if self.call is not None and not self.call.stream and len(compiled.chunks) == 1 and not compiled.error:
-            # a reqllm call's whole answer in one piece: handed over read, as a mock transport's is
+        if (self.call is not None and not self.call.stream and len(compiled.chunks) == 1 and not compiled.error
+                and not session.timing):
+            # a reqllm call's whole answer in one piece, served at once: handed over read, as a mock transport's is
             return httpx.Response(compiled.status, headers=compiled.headers, content=compiled.chunks[0],
                                   request=request)
         stream = ReplayStream(compiled.chunks, compiled.timing, session.timing, compiled.error, request)

@@ -96,6 +96,26 @@ def test_replay_delivers_chunks_one_at_a_time_at_the_recorded_pace(tmp_path: Pat
         assert time.perf_counter() - started < 0.07
 
 
+def test_a_reqllm_answer_in_one_piece_keeps_its_recorded_pace(tmp_path: Path) -> None:
+    """Served whole (read already) only when no pace is asked for: ``timing=`` still delays it."""
+    path = tmp_path / "one_piece.json"
+    body = {"id": "c1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}]}
+    client = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(200, json=body)))
+    options: dict[str, Any] = {"base_url": "https://x/v1", "api_key": "sk-test-key-123456", "http_client": client}
+    with reqllm_testing.use_fixture(path, mode="record"):
+        reqllm.generate_text("openai:gpt-4o-mini", "hi", **options)
+    (interaction,) = fixture_file.read(path).interactions
+    response = interaction["response"]
+    response["chunks"], response["timing_ms"] = [json.dumps(response.pop("body"))], [150.0]
+    fixture_file.save(path, fixture_file.new_document([interaction]))
+    for timing, slow in ((1.0, True), (None, False)):
+        with reqllm_testing.use_fixture(path, mode="replay", timing=timing):
+            started = time.perf_counter()
+            assert reqllm.generate_text("openai:gpt-4o-mini", "hi", **options).text == "Hi"
+            assert (time.perf_counter() - started >= 0.14) is slow
+
+
 def test_recording_tees_the_stream_instead_of_buffering_it(tmp_path: Path,
                                                            openai_server: OpenAIServer) -> None:
     path = tmp_path / "tee.json"
