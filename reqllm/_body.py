@@ -155,13 +155,6 @@ async def iter_async(response: httpx.Response, limit: int, provider: str | None 
         yield piece
 
 
-def _within(content: bytes, limit: int, provider: str | None) -> bytes:
-    """``content`` of a body read already, once it fits in ``limit``."""
-    if len(content) > limit:
-        raise BodyReader("", limit, provider).exceeded()
-    return content
-
-
 def _keep(response: httpx.Response, pieces: list[bytes]) -> bytes:
     content = pieces[0] if len(pieces) == 1 else b"".join(pieces)
     response._content = content  # what httpx's own read() stores: .content and .text work as usual
@@ -172,7 +165,7 @@ def read_sync(response: httpx.Response, limit: int, provider: str | None = None,
               check: Callable[[], None] | None = None) -> bytes:
     """Read the whole body within ``limit`` (it then is ``response.content``)."""
     if hasattr(response, "_content"):
-        return _within(response.content, limit, provider)
+        return BodyReader("", limit, provider).count(response.content)
     return _keep(response, list(iter_sync(response, limit, provider, check)))
 
 
@@ -180,6 +173,6 @@ async def read_async(response: httpx.Response, limit: int, provider: str | None 
                      check: Callable[[], None] | None = None) -> bytes:
     """Async twin of ``read_sync``."""
     if hasattr(response, "_content"):
-        return _within(response.content, limit, provider)
+        return BodyReader("", limit, provider).count(response.content)
     return _keep(response, [piece async for piece in iter_async(response, limit, provider, check)])
 

@@ -89,8 +89,7 @@ class Run:
         if settings.max_steps != 1 or settings.limit is not None or len(self.chain.exchanges) != 1:
             return None
         attempt = self.chain.exchanges[0]
-        if not isinstance(attempt, Attempt):
-            attempt = Attempt.of(attempt)
+        assert isinstance(attempt, Attempt)  # start prepares Attempts
         self.budget.requests = 1
         if self.stream:  # as in _attempts
             attempt.event("request.start")

@@ -16,6 +16,7 @@ imported inside them).
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, NotRequired, TypeVar
@@ -243,8 +244,13 @@ class FixtureV2(TypedDict):
 
 #: The document type of each format version.
 SCHEMAS: dict[int, Any] = {1: FixtureV1, 2: FixtureV2}
-#: Their validators, built on first use (building one costs more than validating a hundred files).
-_VALIDATORS: dict[int, TypeAdapter[Any]] = {}
+
+
+@functools.cache
+def _validator(version: int) -> TypeAdapter[Any]:
+    """The validator of format ``version``, built on first use (building one costs more than validating a
+    hundred files)."""
+    return TypeAdapter(SCHEMAS[version])
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -264,11 +270,8 @@ def json_path(loc: tuple[int | str, ...]) -> str:
 
 def validate(document: Any, version: int) -> tuple[str, str] | None:
     """The first problem of ``document`` against format ``version``: ``(json_path, message)``; None if valid."""
-    validator = _VALIDATORS.get(version)
-    if validator is None:
-        validator = _VALIDATORS[version] = TypeAdapter(SCHEMAS[version])
     try:
-        validator.validate_python(document)
+        _validator(version).validate_python(document)
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         message = str(error["msg"]).removeprefix("Value error, ")

@@ -64,10 +64,19 @@ def _test_name(rest: str, *, capitals: bool = True) -> str:
     a parameter id with capitals (``[GPT]``) gets a hash when ``capitals`` (``[gpt]`` and ``[GPT]``
     must not share a file where case does not count)."""
     name = rest.replace("::", ".")
-    if name.endswith("]") and "[" in name:
-        head, _, param = name[:-1].partition("[")
+    split = _parametrized(name)
+    if split is not None:
+        head, param = split
         return _sanitize(name, f"{head}-{param}", hashed=capitals and param != param.lower())
     return _sanitize(name)
+
+
+def _parametrized(name: str) -> tuple[str, str] | None:
+    """``test_b[x-1]`` -> ``("test_b", "x-1")``; None for a test without a parameter id."""
+    if name.endswith("]") and "[" in name:
+        head, _, param = name[:-1].partition("[")
+        return head, param
+    return None
 
 
 def default_fixture_name(nodeid: str, *, capitals: bool = True) -> str:
@@ -86,11 +95,8 @@ def default_fixture_name(nodeid: str, *, capitals: bool = True) -> str:
 
 def _capital_parameter(nodeid: str) -> bool:
     """True when the parameter id of ``nodeid`` has capitals (its default name then has a hash it once had not)."""
-    rest = nodeid.partition("::")[2]
-    if not rest.endswith("]") or "[" not in rest:
-        return False
-    param = rest[:-1].partition("[")[2]
-    return param != param.lower()
+    split = _parametrized(nodeid.partition("::")[2])
+    return split is not None and split[1] != split[1].lower()
 
 
 def compatible_fixture_name(root: Path, nodeid: str, name: str | None = None) -> str:

@@ -29,7 +29,7 @@ from .intercept import SEAM
 from .matching import Matcher
 from .redaction import RESPONSE_HEADERS, chunk_to_json, filter_headers
 from .served import Compiled, prepared
-from .session import REPLAY_KEY, FixtureSession, resolve_mode
+from .session import REPLAY_KEY, FixtureSession, error_record, resolve_mode
 
 __all__ = [
     "BlockingHook",
@@ -52,10 +52,6 @@ _JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 # -- recording ----------------------------------------------------------------------------------
-def _error_dict(exc: BaseException) -> dict[str, str]:
-    return {"type": type(exc).__name__, "message": str(exc)}
-
-
 def _sse_events(data: bytes) -> list[dict[str, Any]]:
     from reqllm._sse import SSEDecoder
 
@@ -98,7 +94,7 @@ def response_record(status: int, headers: httpx.Headers, chunks: Sequence[bytes]
             stored = chunk_to_json(data)
             record["text" if isinstance(stored, str) else "b64"] = stored if isinstance(stored, str) else \
                 stored["b64"]
-    record["error"] = _error_dict(error) if error is not None else None
+    record["error"] = error_record(error) if error is not None else None
     return record
 
 
@@ -232,7 +228,7 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         try:
             response = self.inner.handle_request(request)
         except Exception as exc:
-            entry["response"] = {"status": None, "headers": {}, "error": _error_dict(exc)}
+            entry["response"] = {"status": None, "headers": {}, "error": error_record(exc)}
             raise
         capture = _Capture(entry, response, started, self._stream)
         return _teed(capture, request, _SyncTee(capture))
@@ -249,7 +245,7 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         try:
             response = await self.inner.handle_async_request(request)
         except Exception as exc:
-            entry["response"] = {"status": None, "headers": {}, "error": _error_dict(exc)}
+            entry["response"] = {"status": None, "headers": {}, "error": error_record(exc)}
             raise
         capture = _Capture(entry, response, started, self._stream)
         return _teed(capture, request, _AsyncTee(capture))

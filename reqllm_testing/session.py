@@ -50,6 +50,7 @@ __all__ = [
     "REPLAY_KEY",
     "decoded_mismatch",
     "decoded_of",
+    "error_record",
     "resolve_mode",
     "response_digest",
     "same_decoded",
@@ -116,8 +117,13 @@ def decoded_of(call: Any, result: Any, error: BaseException | None, *, mode: str
     elif result is not None:
         out["response"] = result.model_dump(mode=mode, exclude=_NOT_DECODED, warnings=False)
     if error is not None:
-        out["error"] = {"type": type(error).__name__, "message": str(error)}
+        out["error"] = error_record(error)
     return out
+
+
+def error_record(error: BaseException) -> dict[str, str]:
+    """How a fixture records an error: a call's in its decoded part, a transport's in its response."""
+    return {"type": type(error).__name__, "message": str(error)}
 
 
 def decoded_unchanged(recorded: dict[str, Any], call: Any, result: Any, error: BaseException | None) -> bool:
@@ -125,7 +131,7 @@ def decoded_unchanged(recorded: dict[str, Any], call: Any, result: Any, error: B
     stream's chunks are compared one at a time (False may still be a difference of JSON form only)."""
     if not call.stream:
         return recorded == decoded_of(call, result, error, mode="python")
-    failure = None if error is None else {"type": type(error).__name__, "message": str(error)}
+    failure = None if error is None else error_record(error)
     chunks = recorded.get("chunks")
     if recorded.get("error") != failure or len(recorded) != 1 + (error is not None) or type(chunks) is not list:
         return False
